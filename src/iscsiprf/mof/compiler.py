@@ -1,0 +1,496 @@
+"""Compile = parse + resolve + validate MOF files into a `Schema`.
+
+Resolution follows superclass chains (the WMI system classes that drivers derive from come from
+iscsiprf's own `wmi_system.mof` when the compiled files do not define them), copies inherited
+properties and methods with the qualifiers whose flavor propagates, and checks overrides.
+Validation applies the WMI data-block rules (WmiDataId, guid, WmiSizeIs, MaxLen, key).
+Every problem is a Diagnostic with file, line and column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import Diagnostic, MofError
+from .model import (
+    INTEGER_TYPES,
+    INTRINSIC_TYPES,
+    Location,
+    Method,
+    MofClass,
+    Parameter,
+    Property,
+    Qualifier,
+    QualifierDecl,
+    Qualifiers,
+    Schema,
+)
+from .parser import ParseContext, Parser
+from .preprocess import PreprocessorState, find_include, tokenize_file
+from .source import decode_mof_bytes, read_mof_file
+
+_EMPTY = Qualifiers()  # shared, never mutated
+SYSTEM_MOF = "wmi_system.mof"
+PROJECT_MOF = "iscsiprf.mof"
+
+
+@dataclass
+class CompileResult:
+    schema: Schema
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def user_classes(self) -> list[MofClass]:
+        """The classes the compiled files define (not the system classes pulled in)."""
+        return [c for c in self.schema if not c.builtin]
+
+
+class _Compilation:
+    def __init__(self, include_dirs: Sequence[str | Path], strict: bool) -> None:
+        self.ctx = ParseContext(strict=strict)
+        self.ctx.include = self._include
+        self.pp = PreprocessorState(include_dirs=[Path(d) for d in include_dirs])
+        self.pp.warn = self._pp_warn
+        self.strict = strict
+        self.stack: list[str] = []
+
+    def _pp_warn(self, d: Diagnostic) -> None:
+        if self.strict:
+            raise MofError(d.location, d.message)
+        self.ctx.diagnostics.append(d)
+
+    def error(self, where: Location | None, message: str) -> None:
+        self.ctx.diagnostics.append(Diagnostic("error", where or Location("<unknown>", 0, 0), message))
+
+    def warn_or_error(self, where: Location | None, message: str) -> None:
+        sev = "error" if self.strict else "warning"
+        self.ctx.diagnostics.append(Diagnostic(sev, where or Location("<unknown>", 0, 0), message))
+
+    def parse_file(self, path: Path, where: Location | None = None) -> None:
+        text = read_mof_file(path, where)
+        self.parse_text(text, path)
+
+    def parse_text(self, text: str, path: Path) -> None:
+        key = str(path.resolve()) if path.exists() else str(path)
+        self.stack.append(key)
+        try:
+            stream = tokenize_file(path, text, self.pp, tuple(self.stack))
+            Parser(stream, self.ctx).parse()
+        finally:
+            self.stack.pop()
+
+    def _include(self, name: str, where: Location, from_path: str) -> None:
+        found = Path(name) if Path(name).is_absolute() and Path(name).is_file() else None
+        if found is None:
+            found = find_include(name, Path(from_path).parent, self.pp.include_dirs)
+        if found is None:
+            raise MofError(where, f"include file {name} not found")
+        key = str(found.resolve())
+        if key in self.stack:
+            raise MofError(where, f"recursive include of {name}")
+        if len(self.stack) > 64:
+            raise MofError(where, "includes nested more than 64 deep")
+        self.parse_file(found, where)
+
+
+def compile_files(
+    paths: Iterable[str | Path],
+    include_dirs: Sequence[str | Path] = (),
+    strict: bool = False,
+) -> CompileResult:
+    """Compile MOF files (in order, sharing pragmas and qualifier declarations)."""
+    comp = _Compilation(include_dirs, strict)
+    for p in paths:
+        path = Path(p)
+        try:
+            comp.parse_file(path)
+        except MofError as exc:
+            comp.ctx.diagnostics.append(exc.diagnostic)
+    return _finish(comp)
+
+
+def compile_text(
+    text: str | bytes,
+    path: str = "<string>",
+    include_dirs: Sequence[str | Path] = (),
+    strict: bool = False,
+) -> CompileResult:
+    """Compile MOF given as text (or undecoded bytes); `path` names it in diagnostics."""
+    comp = _Compilation(include_dirs, strict)
+    try:
+        if isinstance(text, bytes):
+            text = decode_mof_bytes(text, path)
+        comp.parse_text(text, Path(path))
+    except MofError as exc:
+        comp.ctx.diagnostics.append(exc.diagnostic)
+    return _finish(comp)
+
+
+def _finish(comp: _Compilation) -> CompileResult:
+    schema = Schema(qualifier_decls=dict(comp.ctx.qualifier_decls))
+    try:
+        _Resolver(comp, schema).run()
+    except MofError as exc:
+        comp.ctx.diagnostics.append(exc.diagnostic)
+    return CompileResult(schema, comp.ctx.diagnostics)
+
+
+@lru_cache(maxsize=1)
+def _system_mof_text() -> str:
+    return resources.files("iscsiprf.data").joinpath(SYSTEM_MOF).read_text(encoding="utf-8")
+
+
+def _system_classes() -> dict[str, MofClass]:
+    """Fresh (mutable) copies of the WMI system classes iscsiprf supplies."""
+    ctx = ParseContext()
+    from .lexer import Segment, TokenStream, lex_region
+    from .source import LineIndex
+
+    text = _system_mof_text()
+    stream = TokenStream(SYSTEM_MOF)
+    stream.add_segment(Segment(SYSTEM_MOF, text, LineIndex(text), 0, len(text), 0), lex_region(text, 0, len(text)))
+    Parser(stream, ctx).parse()
+    for c in ctx.classes:
+        c.builtin = True
+    return {c.name.lower(): c for c in ctx.classes}
+
+
+class _Resolver:
+    def __init__(self, comp: _Compilation, schema: Schema) -> None:
+        self.comp = comp
+        self.schema = schema
+        self.decls = comp.ctx.qualifier_decls
+        self.defined: dict[str, MofClass] = {}
+        self.done: set[str] = set()
+        self.in_progress: set[str] = set()
+        self._system: dict[str, MofClass] | None = None
+        self.order: list[MofClass] = []
+        self._flag_cache: dict[tuple[str, tuple[str, ...]], tuple[bool, bool]] = {}
+
+    def system(self) -> dict[str, MofClass]:
+        if self._system is None:
+            self._system = _system_classes()
+        return self._system
+
+    def run(self) -> None:
+        deleted = {n.lower() for n, _ in self.comp.ctx.deleted_classes}
+        for cls in self.comp.ctx.classes:
+            key = cls.name.lower()
+            if key in self.defined:
+                # mofcomp treats a second definition as an update of the class: the later one
+                # wins (the WDK's preprocessed iscsihba.mof relies on it).
+                self.comp.warn_or_error(
+                    cls.location,
+                    f"class {cls.name} is defined again (first at {self.defined[key].location}); "
+                    "the later definition replaces it",
+                )
+            self.defined[key] = cls
+        for cls in list(self.defined.values()):
+            self.resolve(cls)
+        # self.order lists classes as resolved; keep file order of the surviving definitions.
+        for cls in self.order:
+            if cls.name.lower() in deleted:
+                continue
+            self.schema.add_class(cls)
+        for cls in self.order:
+            if not cls.builtin:
+                self.validate(cls)
+        for inst in self.comp.ctx.instances:
+            if self.schema.get(inst.class_name) is None:
+                self.comp.warn_or_error(inst.location, f"instance of unknown class {inst.class_name}")
+        self.schema.instances.extend(self.comp.ctx.instances)
+
+    def lookup(self, name: str) -> MofClass | None:
+        key = name.lower()
+        c = self.defined.get(key)
+        if c is None:
+            c = self.system().get(key)
+            if c is not None:
+                self.defined[key] = c
+        return c
+
+    def resolve(self, cls: MofClass) -> None:
+        key = cls.name.lower()
+        if key in self.done:
+            return
+        if key in self.in_progress:
+            raise MofError(cls.location or Location("<unknown>", 0, 0), f"class {cls.name} inherits from itself")
+        self.in_progress.add(key)
+        sup = None
+        if cls.superclass:
+            sup = self.lookup(cls.superclass)
+            if sup is None:
+                self.comp.warn_or_error(
+                    cls.location,
+                    f"superclass {cls.superclass} of {cls.name} is defined nowhere in the compiled "
+                    "files (mofcomp would look it up in the repository)",
+                )
+            else:
+                self.resolve(sup)
+                self.inherit(cls, sup)
+        self.in_progress.discard(key)
+        self.done.add(key)
+        self.order.append(cls)
+
+    # -- inheritance ------------------------------------------------------------------------
+
+    def _flags(self, q: Qualifier) -> tuple[bool, bool]:
+        """(propagates to subclasses, override disabled) for a qualifier, cached by name+flavors."""
+        key = (q.name.lower(), q.flavors)
+        got = self._flag_cache.get(key)
+        if got is not None:
+            return got
+        fl = {f.lower() for f in q.flavors}
+        decl = self.decls.get(key[0])
+        if "restricted" in fl or "nottosubclass" in fl:
+            prop = False
+        elif "tosubclass" in fl:
+            prop = True
+        elif decl is not None:
+            prop = not (decl.flavor("restricted") or decl.flavor("nottosubclass"))
+        else:
+            # WMI: a qualifier that nobody declared stays with its element unless told otherwise.
+            prop = False
+        if "disableoverride" in fl:
+            dis = True
+        elif "enableoverride" in fl:
+            dis = False
+        else:
+            dis = decl is not None and decl.flavor("disableoverride")
+        self._flag_cache[key] = (prop, dis)
+        return prop, dis
+
+    def merge_qualifiers(self, inherited: Qualifiers, local: Qualifiers, where: Location | None, what: str) -> Qualifiers:
+        if not inherited:
+            return local
+        out = Qualifiers()
+        for k, q in inherited.items():
+            prop, dis = self._flags(q)
+            if not prop:
+                continue
+            lq = local.get(k)
+            if lq is not None:
+                if dis and lq.value != q.value:
+                    self.comp.error(where, f"qualifier {q.name} of {what} cannot be overridden (DisableOverride)")
+                continue
+            out[k] = Qualifier(q.name, q.value, q.flavors, True)
+        if not out:
+            return local
+        out.update(local)
+        return out
+
+    def inherit(self, cls: MofClass, sup: MofClass) -> None:
+        cls.qualifiers = self.merge_qualifiers(sup.qualifiers, cls.qualifiers, cls.location, f"class {cls.name}")
+        local_props = cls.properties
+        props: dict[str, Property] = {}
+        for k, sp in sup.properties.items():
+            lp = local_props.get(k)
+            if lp is None:
+                props[k] = Property(
+                    sp.name, sp.type, self.merge_qualifiers(sp.qualifiers, _EMPTY, None, sp.name),
+                    sp.array, sp.array_size, sp.ref_class, sp.default, sp.class_origin, sp.location,
+                )
+            else:
+                lp.qualifiers = self.merge_qualifiers(sp.qualifiers, lp.qualifiers, lp.location, f"property {cls.name}.{lp.name}")
+                lp.class_origin = sp.class_origin
+                props[k] = lp
+        for k, lp in local_props.items():
+            if k not in props:
+                props[k] = lp
+        cls.properties = props
+        methods: dict[str, Method] = {}
+        for k, sm in sup.methods.items():
+            lm = cls.methods.get(k)
+            if lm is None:
+                methods[k] = Method(
+                    sm.name, sm.return_type, sm.parameters,
+                    self.merge_qualifiers(sm.qualifiers, _EMPTY, None, sm.name),
+                    sm.class_origin, sm.location,
+                )
+            else:
+                lm.qualifiers = self.merge_qualifiers(sm.qualifiers, lm.qualifiers, lm.location, f"method {cls.name}.{lm.name}")
+                lm.class_origin = sm.class_origin
+                methods[k] = lm
+        for k, lm in cls.methods.items():
+            if k not in methods:
+                methods[k] = lm
+        cls.methods = methods
+        cls.is_association = cls.is_association or sup.is_association
+        cls.is_indication = cls.is_indication or sup.is_indication
+
+    # -- validation -------------------------------------------------------------------------
+
+    def check_qualifiers(self, quals: Qualifiers, scope: str, where: Location | None, what: str, cls: MofClass) -> None:
+        for q in quals.values():
+            if q.propagated:
+                continue
+            decl = self.decls.get(q.name.lower())
+            if decl is None:
+                continue
+            self.check_against_decl(q, decl, scope, where, what, cls)
+
+    def check_against_decl(self, q: Qualifier, decl: QualifierDecl, scope: str, where: Location | None, what: str, cls: MofClass) -> None:
+        scopes = set(decl.scopes)
+        if scopes and "any" not in scopes:
+            ok = scope in scopes
+            if scope == "class" and (
+                (cls.is_association and "association" in scopes)
+                or (cls.is_indication and "indication" in scopes)
+            ):
+                ok = True
+            if scope == "property" and "reference" in scopes and what.endswith("(ref)"):
+                ok = True
+            if not ok:
+                self.comp.error(where, f"qualifier {q.name} is not allowed on a {scope} ({what}); its scope is {', '.join(decl.scopes)}")
+                return
+        v = q.value
+        if v is True and decl.type != "boolean":
+            # A valueless qualifier takes the declaration's default.
+            q.value = decl.default
+            return
+        if v is None:
+            return
+        if decl.array:
+            if not isinstance(v, list):
+                q.value = v = [v]
+            values: list[Any] = v
+        else:
+            if isinstance(v, list):
+                self.comp.error(where, f"qualifier {q.name} takes one value, not an array ({what})")
+                return
+            values = [v]
+        for item in values:
+            if item is None:
+                continue
+            if not _value_fits(item, decl.type):
+                self.comp.error(where, f"qualifier {q.name} of {what} must be {decl.type}, got {item!r}")
+                return
+
+    def validate(self, cls: MofClass) -> None:
+        self.check_qualifiers(cls.qualifiers, "class", cls.location, f"class {cls.name}", cls)
+        g = cls.qualifiers.get("guid")
+        if g is not None and (not isinstance(g.value, str) or cls.guid is None):
+            self.comp.error(cls.location, f"malformed guid {g.value!r} on class {cls.name}; expected {{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}}")
+        ids: dict[int, Property] = {}
+        for p in cls.properties.values():
+            local = p.class_origin.lower() == cls.name.lower() or p.name.lower() in cls.local_properties
+            if local:
+                self.validate_property(cls, p)
+            dq = p.qualifiers.get("wmidataid")
+            if dq is None:
+                continue
+            v = dq.value
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                self.comp.error(p.location, f"WmiDataId of {cls.name}.{p.name} must be a positive integer, got {v!r}")
+                continue
+            if v in ids:
+                self.comp.error(p.location, f"WmiDataId({v}) of {cls.name}.{p.name} is already used by {ids[v].name}")
+                continue
+            ids[v] = p
+        if ids:
+            expected = list(range(1, len(ids) + 1))
+            got = sorted(ids)
+            if got != expected:
+                missing = sorted(set(range(1, max(got) + 1)) - set(got))
+                first = ids[got[0]] if got[0] != 1 else ids[got[-1]]
+                where = first.location or cls.location
+                if got[0] != 1:
+                    msg = f"WmiDataId of class {cls.name} must start at 1 (lowest is {got[0]})"
+                else:
+                    msg = f"WmiDataId of class {cls.name} is not contiguous: missing {', '.join(map(str, missing))}"
+                self.comp.error(where, msg)
+        for m in cls.methods.values():
+            if m.name.lower() in cls.local_methods:
+                self.check_qualifiers(m.qualifiers, "method", m.location, f"method {cls.name}.{m.name}", cls)
+                for prm in m.parameters:
+                    prm.type = self.check_type(prm.type, prm.ref_class, prm.location, f"parameter {prm.name} of {cls.name}.{m.name}")
+                    self.check_qualifiers(prm.qualifiers, "parameter", prm.location, f"parameter {prm.name}", cls)
+
+    def check_type(self, ptype: str, ref_class: str | None, where: Location | None, what: str) -> str:
+        """Check a declared type; returns the type to use."""
+        if ptype == "ref":
+            if ref_class and self.lookup(ref_class) is None:
+                self.comp.warn_or_error(where, f"{what} refers to class {ref_class}, which is defined nowhere")
+        elif ptype not in INTRINSIC_TYPES and self.lookup(ptype) is None:
+            skipped = self.comp.pp.skipped_headers
+            if skipped:
+                # WDK MOFs take enum/flag types from C headers under MOFCOMP_PASS; those
+                # headers are not here, and such types are ULONG-sized enums.
+                self.comp.warn_or_error(
+                    where,
+                    f"unknown type '{ptype}' for {what}: not a class, probably a macro of the "
+                    f"skipped C header {', '.join(dict.fromkeys(skipped))}; taken as uint32",
+                )
+                return "uint32"
+            self.comp.error(where, f"unknown type '{ptype}' for {what}: neither a CIM type nor a class")
+        return ptype
+
+    def validate_property(self, cls: MofClass, p: Property) -> None:
+        what = f"{cls.name}.{p.name}"
+        p.type = self.check_type(p.type, p.ref_class, p.location, f"property {what}")
+        self.check_qualifiers(p.qualifiers, "reference" if p.type == "ref" else "property", p.location, what + (" (ref)" if p.type == "ref" else ""), cls)
+        q = p.qualifiers
+        if q.has("key") and p.array:
+            self.comp.error(p.location, f"key property {what} cannot be an array")
+        ml = q.get("maxlen")
+        if ml is not None and ml.value is not None:
+            if p.type != "string":
+                self.comp.error(p.location, f"MaxLen applies to strings, but {what} is {p.type}")
+            elif not isinstance(ml.value, int) or isinstance(ml.value, bool) or ml.value < 0:
+                self.comp.error(p.location, f"MaxLen of {what} must be a non-negative integer")
+        si = q.get("wmisizeis")
+        if si is not None:
+            target = cls.properties.get(str(si.value).lower()) if isinstance(si.value, str) else None
+            if target is None or target.type not in INTEGER_TYPES or target.array:
+                self.comp.error(p.location, f"WmiSizeIs({si.value!r}) of {what} names no integer property of class {cls.name}")
+        ct = q.get("countertype")
+        if ct is not None and ct.value is not None and (not isinstance(ct.value, int) or isinstance(ct.value, bool)):
+            self.comp.error(p.location, f"CounterType of {what} must be a number or a PERF_* name, got {ct.value!r}")
+
+
+def _value_fits(v: Any, qtype: str) -> bool:
+    if qtype == "boolean":
+        return isinstance(v, bool)
+    if qtype in INTEGER_TYPES:
+        return isinstance(v, int) and not isinstance(v, bool)
+    if qtype in ("real32", "real64"):
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if qtype in ("string", "datetime", "char16"):
+        return isinstance(v, str)
+    return True
+
+
+@lru_cache(maxsize=1)
+def load_builtin_schema() -> Schema:
+    """The project's own classes (MSiSCSI_MMIPSECStats, MSiSCSI_QMIPSECStats, their bases),
+    compiled by this compiler from the `.mof` shipped inside the package."""
+    text = resources.files("iscsiprf.data").joinpath(PROJECT_MOF).read_text(encoding="utf-8")
+    result = compile_text(text, path=f"iscsiprf/data/{PROJECT_MOF}", strict=True)
+    if result.errors:
+        raise MofError(result.errors[0].location, result.errors[0].message)
+    return result.schema
+
+
+__all__ = [
+    "CompileResult",
+    "Parameter",
+    "compile_files",
+    "compile_text",
+    "load_builtin_schema",
+]

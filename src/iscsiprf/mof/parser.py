@@ -1,0 +1,618 @@
+"""Recursive-descent MOF parser: tokens of one file -> declarations (not yet resolved).
+
+Grammar as DSP0004 writes it, with the WMI dialect on top: flavors such as `: amended`,
+undeclared qualifiers, symbolic `CounterType(PERF_...)`, `#pragma` names in any case, embedded
+objects typed by class name, and string literals that a document broke across lines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from .constants import KNOWN_CONSTANTS
+from .errors import Diagnostic, MofError
+from .lexer import INCLUDE_MARK, TokenStream
+from .model import (
+    INTRINSIC_TYPES,
+    Instance,
+    Location,
+    Method,
+    MofClass,
+    Parameter,
+    Property,
+    Qualifier,
+    QualifierDecl,
+    Qualifiers,
+)
+
+FLAVORS = {
+    "amended": "Amended",
+    "tosubclass": "ToSubclass",
+    "toinstance": "ToInstance",
+    "disableoverride": "DisableOverride",
+    "enableoverride": "EnableOverride",
+    "restricted": "Restricted",
+    "translatable": "Translatable",
+    "nottosubclass": "NotToSubclass",
+    "nottoinstance": "NotToInstance",
+}
+KNOWN_PRAGMAS = {
+    "namespace", "classflags", "instanceflags", "autorecover", "include", "locale",
+    "instancelocale", "deleteclass", "deleteinstance", "amendment", "source", "nonlocal",
+    "nonlocaltype", "sourcetype",
+}  # fmt: skip
+_BROKEN_LINE_RE = re.compile(r"[ \t]*\r?\n[ \t]*")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
+
+
+@dataclass
+class ParseContext:
+    """Shared by all files of one compilation."""
+
+    strict: bool = False
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    namespace: str = "root/default"
+    classes: list[MofClass] = field(default_factory=list)
+    instances: list[Instance] = field(default_factory=list)
+    qualifier_decls: dict[str, QualifierDecl] = field(default_factory=dict)
+    deleted_classes: list[tuple[str, Location]] = field(default_factory=list)
+    # Called for `#pragma include` and preprocessor includes: (path, where) -> None.
+    include: Callable[[str, Location, str], None] = lambda p, w, f: None
+
+    def warn(self, where: Location, message: str) -> None:
+        if self.strict:
+            raise MofError(where, message)
+        self.diagnostics.append(Diagnostic("warning", where, message))
+
+
+def namespace_from_pragma(value: str) -> str:
+    """`\\\\.\\root\\wmi`, `//./root/wmi`, `root\\wmi` -> `root/wmi`."""
+    ns = value.replace("\\", "/")
+    if ns.startswith("//"):
+        parts = ns[2:].split("/", 1)  # drop the server name ('.')
+        ns = parts[1] if len(parts) > 1 else ""
+    return ns.strip("/")
+
+
+class Parser:
+    def __init__(self, stream: TokenStream, ctx: ParseContext) -> None:
+        self.stream = stream
+        self.toks = stream.toks
+        self.toks.append("")  # end of file sentinel
+        self.i = 0
+        self.ctx = ctx
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def loc(self, index: int | None = None) -> Location:
+        return self.stream.location(self.i if index is None else index)
+
+    def fail(self, message: str, index: int | None = None) -> NoReturn:
+        raise MofError(self.loc(index), message)
+
+    def describe(self, tok: str) -> str:
+        if tok == "":
+            return "end of file"
+        if tok == '"':
+            return "an unterminated string"
+        if tok == "'":
+            return "an unterminated character literal"
+        if tok == "/" and self._raw_followed_by_star():
+            return "an unterminated comment"
+        return repr(tok)
+
+    def _raw_followed_by_star(self) -> bool:
+        path, line, col = self.stream.resolve(self.i)
+        for seg in self.stream.segments:
+            off = seg.token_offset(self.i - seg.first) if seg.first <= self.i < seg.first + seg.count else -1
+            if off >= 0:
+                return seg.text.startswith("/*", off)
+        return False
+
+    def expect(self, tok: str, what: str | None = None) -> None:
+        if self.toks[self.i] != tok:
+            got = self.toks[self.i]
+            if tok == ";" and got != "":
+                self.fail(f"missing ';' before {self.describe(got)}")
+            self.fail(f"expected {what or repr(tok)}, found {self.describe(got)}")
+        self.i += 1
+
+    def ident(self, what: str) -> str:
+        t = self.toks[self.i]
+        c = t[:1]
+        if not (c.isalpha() or c == "_"):
+            self.fail(f"expected {what}, found {self.describe(t)}")
+        self.i += 1
+        return t
+
+    # -- top level ---------------------------------------------------------------------------
+
+    def parse(self) -> None:
+        toks = self.toks
+        while True:
+            t = toks[self.i]
+            if t == "":
+                return
+            lt = t.lower()
+            if t[0] == "#":
+                self.pragma()
+            elif t[0] == INCLUDE_MARK:
+                path, where = self.stream.includes[int(t[1:])]
+                self.i += 1
+                self.ctx.include(path, where, self.stream.path)
+            elif t == ";":
+                self.i += 1
+            elif t == "[":
+                start = self.i
+                quals = self.qualifier_list()
+                self.after_qualifiers(quals, start)
+            elif lt == "class":
+                self.class_decl(Qualifiers(), self.i)
+            elif lt == "instance":
+                self.instance_decl(Qualifiers(), self.i)
+            elif lt == "qualifier":
+                self.qualifier_decl()
+            else:
+                self.fail(f"expected a class, instance, qualifier declaration or #pragma, found {self.describe(t)}")
+
+    def after_qualifiers(self, quals: Qualifiers, start: int) -> None:
+        lt = self.toks[self.i].lower()
+        if lt == "class":
+            self.class_decl(quals, start)
+        elif lt == "instance":
+            self.instance_decl(quals, start)
+        elif lt in ("association", "indication"):
+            # DSP0004 1.x spelling: [quals] association Name ...
+            self.toks[self.i] = "class"
+            quals.add(Qualifier("Association" if lt == "association" else "Indication", True))
+            self.class_decl(quals, start)
+        else:
+            self.fail(f"expected 'class' or 'instance' after qualifiers, found {self.describe(self.toks[self.i])}")
+
+    def pragma(self) -> None:
+        at = self.i
+        head = self.toks[self.i]
+        self.i += 1
+        if head.replace(" ", "").replace("\t", "").lower() != "#pragma":
+            self.fail(f"unknown preprocessor directive {head!r}", at)
+        name = self.ident("a pragma name")
+        lname = name.lower()
+        args: list[Any] = []
+        if self.toks[self.i] == "(":
+            self.i += 1
+            while self.toks[self.i] != ")":
+                if self.toks[self.i] == "":
+                    self.fail("missing ')' in #pragma")
+                if self.toks[self.i][:1] in ('"', "'") or self.toks[self.i][:1].isdigit():
+                    args.append(self.constant())
+                else:
+                    args.append(self.ident("a pragma argument"))
+                if self.toks[self.i] == ",":
+                    self.i += 1
+            self.i += 1
+        if lname == "namespace":
+            if not args or not isinstance(args[0], str):
+                self.fail("#pragma namespace needs a string", at)
+            self.ctx.namespace = namespace_from_pragma(args[0])
+        elif lname == "include":
+            if not args or not isinstance(args[0], str):
+                self.fail("#pragma include needs a file name string", at)
+            self.ctx.include(args[0], self.loc(at), self.stream.path)
+        elif lname == "deleteclass":
+            if args and isinstance(args[0], str):
+                self.ctx.deleted_classes.append((args[0], self.loc(at)))
+        elif lname not in KNOWN_PRAGMAS:
+            self.ctx.diagnostics.append(
+                Diagnostic("warning", self.loc(at), f"unknown pragma '{name}' ignored")
+            )
+
+    # -- values ------------------------------------------------------------------------------
+
+    def string_value(self) -> str:
+        """One or more adjacent string literals, concatenated."""
+        toks = self.toks
+        parts = []
+        while True:
+            t = toks[self.i]
+            if t[:1] != '"':
+                break
+            if len(t) == 1:
+                self.fail("unterminated string")
+            body = t[1:-1]
+            if "\\\n" in body or "\\\r\n" in body:  # C line splices
+                body = body.replace("\\\r\n", "").replace("\\\n", "")
+            if "\n" in body:
+                body = self._join_broken_literal(body)
+            if "\\" in body:
+                body = self._unescape(body)
+            parts.append(body)
+            self.i += 1
+        return "".join(parts)
+
+    def _starts_string_run(self) -> bool:
+        toks = self.toks
+        j = self.i
+        while True:
+            c = toks[j][:1]
+            if c == '"':
+                return True
+            if not (c.isalpha() or c == "_") or toks[j].upper() in KNOWN_CONSTANTS:
+                return False
+            j += 1
+
+    def string_run(self) -> str | None:
+        toks = self.toks
+        parts: list[str] = []
+        any_string = False
+        while True:
+            t = toks[self.i]
+            c = t[:1]
+            if c == '"':
+                parts.append(self.string_value())
+                any_string = True
+            elif (c.isalpha() or c == "_") and t.upper() not in KNOWN_CONSTANTS and (
+                any_string or self._starts_string_run()
+            ):
+                self.ctx.warn(self.loc(), f"unknown identifier '{t}' used as a value; taken as NULL")
+                self.i += 1
+            else:
+                break
+        return "".join(parts) if any_string else None
+
+    def _join_broken_literal(self, body: str) -> str:
+        # A document re-flowed the literal: the line break, the blanks before it and the
+        # indentation after it become exactly one space.
+        self.ctx.warn(
+            self.loc(),
+            "string literal continues on the next line; joined with a single space",
+        )
+        return _BROKEN_LINE_RE.sub(" ", body)
+
+    def _unescape(self, body: str) -> str:
+        out = []
+        i = 0
+        n = len(body)
+        while i < n:
+            c = body[i]
+            if c != "\\" or i + 1 >= n:
+                out.append(c)
+                i += 1
+                continue
+            e = body[i + 1]
+            if e in _ESCAPES:
+                out.append(_ESCAPES[e])
+                i += 2
+            elif e in "xX":
+                j = i + 2
+                while j < n and j < i + 6 and body[j] in "0123456789abcdefABCDEF":
+                    j += 1
+                if j == i + 2:
+                    out.append(e)
+                    i += 2
+                else:
+                    out.append(chr(int(body[i + 2 : j], 16)))
+                    i = j
+            else:
+                out.append(e)  # unknown escape: keep the character, as mofcomp does
+                i += 2
+        return "".join(out)
+
+    def number(self, t: str) -> int | float:
+        s = t
+        try:
+            if s[-1] in "bB" and not s.lower().startswith(("0x", "+0x", "-0x")):
+                digits = s[:-1].lstrip("+-")
+                if digits and set(digits) <= {"0", "1"}:
+                    v = int(digits, 2)
+                    return -v if s[0] == "-" else v
+                raise ValueError
+            if s[-1].isalpha() and not s.lower().lstrip("+-").startswith("0x") or s[-1] == "_":
+                if s[-1] not in "0123456789":
+                    raise ValueError
+            low = s.lower().lstrip("+-")
+            if low.startswith("0x"):
+                v = int(low, 16)
+            elif "." in low or "e" in low:
+                return float(s)
+            elif len(low) > 1 and low[0] == "0":
+                v = int(low, 8)
+            else:
+                v = int(low)
+            return -v if s[0] == "-" else v
+        except ValueError:
+            self.fail(f"malformed number {t!r}")
+
+    def constant(self) -> Any:
+        """A scalar literal, a macro/constant name, or an alias.
+
+        Adjacent string literals concatenate; so do names that the preprocessor left in such a
+        run (`cpp_quote(MODULE_HEADER "..." )` when MODULE_HEADER is not defined): each unknown
+        name is a warning and contributes nothing.
+        """
+        t = self.toks[self.i]
+        c = t[:1]
+        if c == '"':
+            v = self.string_value()
+            n = self.toks[self.i][:1]
+            if (n.isalpha() or n == "_") and self.toks[self.i].upper() not in KNOWN_CONSTANTS:
+                rest = self.string_run()  # unknown names between literals
+                return v + (rest or "")
+            return v
+        if (c.isalpha() or c == "_") and self._starts_string_run():
+            return self.string_run()
+        if c.isdigit() or c in "+-.":
+            self.i += 1
+            return self.number(t)
+        if c == "'":
+            self.i += 1
+            v = self._unescape(t[1:-1]) if "\\" in t else t[1:-1]
+            return v
+        if c == "$":
+            self.i += 1
+            return t
+        if c.isalpha() or c == "_":
+            self.i += 1
+            up = t.upper()
+            if up in KNOWN_CONSTANTS:
+                return KNOWN_CONSTANTS[up]
+            self.ctx.warn(self.loc(self.i - 1), f"unknown identifier '{t}' used as a value; taken as NULL")
+            return None
+        self.fail(f"expected a value, found {self.describe(t)}")
+
+    def value(self) -> Any:
+        """A constant or a `{...}` array of constants."""
+        if self.toks[self.i] == "{":
+            self.i += 1
+            items = []
+            while self.toks[self.i] != "}":
+                if self.toks[self.i] == "{":
+                    items.append(self.value())  # nested arrays occur only in instances
+                else:
+                    items.append(self.constant())
+                t = self.toks[self.i]
+                if t == ",":
+                    self.i += 1
+                elif t != "}":
+                    self.fail(f"expected ',' or '}}' in array, found {self.describe(t)}")
+            self.i += 1
+            return items
+        return self.constant()
+
+    # -- qualifiers --------------------------------------------------------------------------
+
+    def qualifier_list(self) -> Qualifiers:
+        toks = self.toks
+        self.i += 1  # '['
+        quals = Qualifiers()
+        while True:
+            at = self.i
+            name = self.ident("a qualifier name")
+            t = toks[self.i]
+            value: Any = True
+            if t == "(":
+                self.i += 1
+                if toks[self.i] == ")":
+                    value = None
+                else:
+                    value = self.constant()
+                    if toks[self.i] == ",":  # e.g. MAX(16, x) in old MOFs: keep the first
+                        while toks[self.i] not in (")", ""):
+                            self.i += 1
+                self.expect(")")
+                t = toks[self.i]
+            elif t == "{":
+                value = self.value()
+                t = toks[self.i]
+            flavors: tuple[str, ...] = ()
+            if t == ":":
+                self.i += 1
+                fl = []
+                while toks[self.i].lower() in FLAVORS:
+                    fl.append(toks[self.i])
+                    self.i += 1
+                if not fl:
+                    self.fail(f"expected a flavor after ':', found {self.describe(toks[self.i])}")
+                flavors = tuple(fl)
+                t = toks[self.i]
+            key = name.lower()
+            if key in quals:
+                self.fail(f"qualifier '{name}' given twice", at)
+            q = Qualifier(name, value, flavors)
+            quals[key] = q
+            if t == ",":
+                self.i += 1
+                continue
+            if t == "]":
+                self.i += 1
+                return quals
+            self.fail(f"expected ',' or ']' in qualifier list, found {self.describe(t)}")
+
+    def qualifier_decl(self) -> None:
+        at = self.i
+        self.i += 1
+        name = self.ident("a qualifier name")
+        self.expect(":")
+        qtype = self.ident("a qualifier type").lower()
+        if qtype not in INTRINSIC_TYPES:
+            self.fail(f"unknown type '{qtype}' for qualifier {name}")
+        array = False
+        if self.toks[self.i] == "[":
+            array = True
+            self.i += 1
+            if self.toks[self.i] != "]":
+                self.constant()
+            self.expect("]")
+        default: Any = None
+        if self.toks[self.i] == "=":
+            self.i += 1
+            default = self.value()
+        scopes: tuple[str, ...] = ()
+        flavors: tuple[str, ...] = ()
+        while self.toks[self.i] == ",":
+            self.i += 1
+            kw = self.ident("'scope' or 'flavor'").lower()
+            self.expect("(")
+            items = []
+            while self.toks[self.i] != ")":
+                items.append(self.ident("a scope or flavor name").lower())
+                if self.toks[self.i] == ",":
+                    self.i += 1
+            self.i += 1
+            if kw == "scope":
+                scopes = tuple(items)
+            elif kw == "flavor":
+                flavors = tuple(items)
+            else:
+                self.fail(f"expected 'scope' or 'flavor', found '{kw}'")
+        self.expect(";")
+        self.ctx.qualifier_decls[name.lower()] = QualifierDecl(
+            name, qtype, array, default, scopes, flavors, self.loc(at)
+        )
+
+    # -- classes -----------------------------------------------------------------------------
+
+    def class_decl(self, quals: Qualifiers, start: int) -> None:
+        self.i += 1  # 'class'
+        name_at = self.i
+        name = self.ident("a class name")
+        superclass = None
+        if self.toks[self.i] == ":":
+            self.i += 1
+            superclass = self.ident("a superclass name")
+        self.expect("{", "'{' to open the class body")
+        cls = MofClass(name, superclass, self.ctx.namespace, quals, location=self.loc(name_at))
+        cls.is_association = quals.has("association")
+        cls.is_indication = quals.has("indication")
+        toks = self.toks
+        while toks[self.i] != "}":
+            if toks[self.i] == "":
+                self.fail(f"class {name} is not closed: missing '}}'", name_at)
+            self.feature(cls)
+        self.i += 1
+        self.expect(";")
+        self.ctx.classes.append(cls)
+
+    def feature(self, cls: MofClass) -> None:
+        toks = self.toks
+        fquals = self.qualifier_list() if toks[self.i] == "[" else Qualifiers()
+        type_at = self.i
+        ftype = self.ident("a property type")
+        ltype = ftype.lower()
+        ref_class = None
+        if toks[self.i].lower() == "ref":
+            self.i += 1
+            ref_class = ftype
+            ltype = "ref"
+        elif ltype not in INTRINSIC_TYPES:
+            ltype = ftype  # an embedded object typed by its class name; checked when resolving
+        name_at = self.i
+        name = self.ident("a property or method name")
+        if toks[self.i] == "(":
+            self.method(cls, fquals, ltype, name, name_at)
+            return
+        array = False
+        size = None
+        if toks[self.i] == "[":
+            self.i += 1
+            array = True
+            if toks[self.i] != "]":
+                n = self.constant()
+                if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                    self.fail(f"array size of {name} must be a non-negative integer")
+                size = n
+            self.expect("]")
+        default = None
+        if toks[self.i] == "=":
+            self.i += 1
+            default = self.value()
+        self.expect(";")
+        key = name.lower()
+        if key in cls.properties or key in cls.methods:
+            self.fail(f"duplicate property '{name}' in class {cls.name}", name_at)
+        del type_at
+        cls.properties[key] = Property(
+            name, ltype, fquals, array, size, ref_class, default, cls.name, self.loc(name_at)
+        )
+        cls.local_properties.append(key)
+
+    def method(self, cls: MofClass, quals: Qualifiers, rtype: str, name: str, name_at: int) -> None:
+        toks = self.toks
+        self.i += 1  # '('
+        params: list[Parameter] = []
+        seen: set[str] = set()
+        while toks[self.i] != ")":
+            pquals = self.qualifier_list() if toks[self.i] == "[" else Qualifiers()
+            ptype = self.ident("a parameter type")
+            lptype = ptype.lower()
+            ref_class = None
+            if toks[self.i].lower() == "ref":
+                self.i += 1
+                ref_class = ptype
+                lptype = "ref"
+            elif lptype not in INTRINSIC_TYPES:
+                lptype = ptype
+            p_at = self.i
+            pname = self.ident("a parameter name")
+            array = False
+            size = None
+            if toks[self.i] == "[":
+                self.i += 1
+                array = True
+                if toks[self.i] != "]":
+                    n = self.constant()
+                    if isinstance(n, int) and not isinstance(n, bool):
+                        size = n
+                self.expect("]")
+            if toks[self.i] == "=":
+                self.i += 1
+                self.value()
+            if pname.lower() in seen:
+                self.fail(f"duplicate parameter '{pname}' in method {name}", p_at)
+            seen.add(pname.lower())
+            params.append(Parameter(pname, lptype, pquals, array, size, ref_class, self.loc(p_at)))
+            if toks[self.i] == ",":
+                self.i += 1
+            elif toks[self.i] != ")":
+                self.fail(f"expected ',' or ')' in parameter list, found {self.describe(toks[self.i])}")
+        self.i += 1
+        self.expect(";")
+        key = name.lower()
+        if key in cls.methods or key in cls.properties:
+            self.fail(f"duplicate method '{name}' in class {cls.name}", name_at)
+        cls.methods[key] = Method(name, rtype, params, quals, cls.name, self.loc(name_at))
+        cls.local_methods.append(key)
+
+    # -- instances ---------------------------------------------------------------------------
+
+    def instance_decl(self, quals: Qualifiers, start: int) -> None:
+        self.i += 1  # 'instance'
+        if self.toks[self.i].lower() != "of":
+            self.fail(f"expected 'of' after 'instance', found {self.describe(self.toks[self.i])}")
+        self.i += 1
+        cname_at = self.i
+        cname = self.ident("a class name")
+        alias = None
+        if self.toks[self.i].lower() == "as":
+            self.i += 1
+            alias = self.toks[self.i]
+            if not alias.startswith("$"):
+                self.fail("expected an alias like $name after 'as'")
+            self.i += 1
+        self.expect("{", "'{' to open the instance body")
+        inst = Instance(cname, self.ctx.namespace, {}, alias, quals, self.loc(cname_at))
+        while self.toks[self.i] != "}":
+            if self.toks[self.i] == "[":
+                self.qualifier_list()
+            pat = self.i
+            pname = self.ident("a property name")
+            self.expect("=")
+            if self.toks[self.i].lower() == "instance":  # embedded instance value
+                self.fail("embedded instance values are not supported", pat)
+            inst.values[pname] = self.value()
+            self.expect(";")
+        self.i += 1
+        self.expect(";")
+        self.ctx.instances.append(inst)

@@ -1,0 +1,360 @@
+"""The C-preprocessor lines that WDK MOFs use, applied while lexing one file.
+
+mofcomp runs the C preprocessor over a MOF; the WDK's iSCSI MOFs rely on object-like `#define`
+(with `\\` continuations), `#include "file"` and `#if/#ifdef/#ifndef/#else/#endif`. Directive
+lines split the file into regions; each active region is lexed and its identifiers expanded
+with the macros defined at that point. A `#include` of a MOF becomes a marker token that the
+parser follows; a C header contributes only its `#define`s.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import Diagnostic, MofError
+from .lexer import INCLUDE_MARK, Segment, TokenStream, lex_region
+from .model import Location
+from .source import LineIndex, read_mof_file
+
+DIRECTIVE_RE = re.compile(
+    r"^[ \t]*#[ \t]*(define|undef|include|ifdef|ifndef|if|elif|else|endif|error|line)\b",
+    re.M,
+)
+_IDENT_RE = re.compile(r"[A-Za-z_]\w*")
+
+
+@dataclass
+class PreprocessorState:
+    """What lives across the files of one compilation: macros and the include search path."""
+
+    include_dirs: list[Path] = field(default_factory=list)
+    macros: dict[str, list[str]] = field(default_factory=dict)
+    skipped_headers: list[str] = field(default_factory=list)
+    warn: Callable[[Diagnostic], None] = lambda d: None
+
+
+def _logical_line_end(text: str, pos: int) -> int:
+    """End offset of the directive starting at pos, following backslash continuations."""
+    n = len(text)
+    while True:
+        nl = text.find("\n", pos)
+        if nl < 0:
+            return n
+        j = nl - 1
+        if j >= 0 and text[j] == "\r":
+            j -= 1
+        if j >= 0 and text[j] == "\\":
+            pos = nl + 1
+            continue
+        return nl
+
+
+def _strip_comment(body: str) -> str:
+    # `//` comments end a directive (strings in #define bodies never contain `//` in practice,
+    # but keep a quoted `//` intact).
+    out = []
+    in_str = False
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c == '"' and (i == 0 or body[i - 1] != "\\"):
+            in_str = not in_str
+        elif not in_str and body.startswith("//", i):
+            break
+        elif not in_str and body.startswith("/*", i):
+            end = body.find("*/", i + 2)
+            i = len(body) if end < 0 else end + 2
+            out.append(" ")
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+class _CondEval:
+    """#if expressions: integers, macro names, defined(X), ! && || == != < > <= >= ( )."""
+
+    _TOK = re.compile(r"\s*(defined|[A-Za-z_]\w*|0[xX][0-9a-fA-F]+|\d+|&&|\|\||==|!=|<=|>=|[!<>()])")
+
+    def __init__(self, expr: str, macros: dict[str, list[str]]) -> None:
+        self.toks: list[str] = []
+        pos = 0
+        expr = expr.strip()
+        while pos < len(expr):
+            m = self._TOK.match(expr, pos)
+            if not m:
+                if expr[pos:].strip() == "":
+                    break
+                raise ValueError(f"cannot evaluate #if expression near {expr[pos:]!r}")
+            self.toks.append(m.group(1))
+            pos = m.end()
+        self.i = 0
+        self.macros = macros
+
+    def peek(self) -> str:
+        return self.toks[self.i] if self.i < len(self.toks) else ""
+
+    def take(self) -> str:
+        t = self.peek()
+        self.i += 1
+        return t
+
+    def value(self) -> int:
+        v = self.or_()
+        if self.peek():
+            raise ValueError(f"unexpected {self.peek()!r} in #if expression")
+        return v
+
+    def or_(self) -> int:
+        v = self.and_()
+        while self.peek() == "||":
+            self.take()
+            r = self.and_()
+            v = int(bool(v) or bool(r))
+        return v
+
+    def and_(self) -> int:
+        v = self.cmp()
+        while self.peek() == "&&":
+            self.take()
+            r = self.cmp()
+            v = int(bool(v) and bool(r))
+        return v
+
+    def cmp(self) -> int:
+        v = self.unary()
+        while self.peek() in ("==", "!=", "<", ">", "<=", ">="):
+            op = self.take()
+            r = self.unary()
+            v = int(
+                {"==": v == r, "!=": v != r, "<": v < r, ">": v > r, "<=": v <= r, ">=": v >= r}[op]
+            )
+        return v
+
+    def unary(self) -> int:
+        t = self.take()
+        if t == "!":
+            return int(not self.unary())
+        if t == "(":
+            v = self.or_()
+            if self.take() != ")":
+                raise ValueError("missing ')' in #if expression")
+            return v
+        if t == "defined":
+            paren = self.peek() == "("
+            if paren:
+                self.take()
+            name = self.take()
+            if paren and self.take() != ")":
+                raise ValueError("missing ')' after defined(")
+            return int(name in self.macros)
+        if t[:1].isdigit():
+            return int(t, 0) if not (len(t) > 1 and t[0] == "0" and t[1].isdigit()) else int(t, 8)
+        if t and (t[0].isalpha() or t[0] == "_"):
+            body = self.macros.get(t)
+            if body and len(body) == 1 and body[0][:1].isdigit():
+                return int(body[0], 0)
+            return 0
+        raise ValueError(f"unexpected {t or 'end'!r} in #if expression")
+
+
+def _expand(
+    toks: list[str], macros: dict[str, list[str]]
+) -> tuple[list[str], list[int] | None]:
+    """Replace macro names by their bodies (recursively, never re-entering a macro)."""
+    out: list[str] = []
+    origin: list[int] = []
+    changed = False
+
+    def emit(tok: str, src: int, active: frozenset[str]) -> None:
+        nonlocal changed
+        body = macros.get(tok)
+        if body is not None and tok not in active:
+            changed = True
+            inner = active | {tok}
+            for t in body:
+                emit(t, src, inner)
+        else:
+            out.append(tok)
+            origin.append(src)
+
+    for i, tok in enumerate(toks):
+        c = tok[:1]
+        if (c.isalpha() or c == "_") and tok in macros:
+            emit(tok, i, frozenset())
+        else:
+            out.append(tok)
+            origin.append(i)
+    return (out, origin) if changed else (toks, None)
+
+
+def tokenize_file(
+    path: Path, text: str, state: PreprocessorState, include_stack: tuple[str, ...] = ()
+) -> TokenStream:
+    """Lex one MOF file, applying its preprocessor lines."""
+    spath = str(path)
+    stream = TokenStream(spath)
+    lines = LineIndex(text)
+    directives = list(DIRECTIVE_RE.finditer(text))
+    if not directives and not state.macros:
+        stream.add_segment(Segment(spath, text, lines, 0, len(text), 0), lex_region(text, 0, len(text)))
+        return stream
+
+    # Conditional stack entries: (this branch active, some branch already taken, parent active).
+    cond: list[tuple[bool, bool, bool]] = []
+    active = True
+    pos = 0
+
+    def loc(offset: int) -> Location:
+        line, col = lines.line_col(offset)
+        return Location(spath, line, col)
+
+    def flush(upto: int) -> None:
+        if active and upto > pos:
+            toks = lex_region(text, pos, upto)
+            if toks:
+                seg = Segment(spath, text, lines, pos, upto, 0)
+                if state.macros:
+                    toks, seg.origin = _expand(toks, state.macros)
+                stream.add_segment(seg, toks)
+
+    for m in directives:
+        start = m.start()
+        if start < pos:
+            continue  # inside a continued directive already consumed
+        flush(start)
+        end = _logical_line_end(text, m.end())
+        pos = min(end + 1, len(text))
+        kind = m.group(1)
+        rest = text[m.end() : end].replace("\\\r\n", " ").replace("\\\n", " ")
+        where = loc(m.start(1) - 1 if text[m.start(1) - 1] == "#" else start)
+
+        if kind in ("if", "ifdef", "ifndef"):
+            if not active:
+                cond.append((False, True, False))
+                continue
+            if kind == "if":
+                try:
+                    taken = bool(_CondEval(_strip_comment(rest), state.macros).value())
+                except ValueError as exc:
+                    raise MofError(where, str(exc)) from None
+            else:
+                name = _IDENT_RE.search(rest)
+                if not name:
+                    raise MofError(where, f"#{kind} needs a macro name")
+                taken = (name.group(0) in state.macros) == (kind == "ifdef")
+            cond.append((taken, taken, True))
+            active = taken
+            continue
+        if kind in ("elif", "else", "endif"):
+            if not cond:
+                raise MofError(where, f"#{kind} without a matching #if")
+            this, done, parent = cond.pop()
+            if kind == "endif":
+                active = parent if not cond else (parent and cond[-1][0] if cond else parent)
+                active = parent
+                continue
+            if kind == "else":
+                taken = parent and not done
+            else:
+                try:
+                    cond_value = bool(_CondEval(_strip_comment(rest), state.macros).value())
+                except ValueError as exc:
+                    raise MofError(where, str(exc)) from None
+                taken = parent and not done and cond_value
+            cond.append((taken, done or taken, parent))
+            active = taken
+            continue
+        if not active:
+            continue
+        if kind == "define":
+            body = _strip_comment(rest).strip()
+            nm = _IDENT_RE.match(body)
+            if not nm:
+                raise MofError(where, "#define needs a macro name")
+            name = nm.group(0)
+            after = body[nm.end() :]
+            if after.startswith("("):
+                state.warn(Diagnostic("warning", where, f"function-like macro {name} is not supported; ignored"))
+                continue
+            state.macros[name] = lex_region(after, 0, len(after))
+        elif kind == "undef":
+            name_m = _IDENT_RE.search(rest)
+            if name_m:
+                state.macros.pop(name_m.group(0), None)
+        elif kind == "error":
+            raise MofError(where, f"#error {rest.strip()}")
+        elif kind == "line":
+            continue
+        elif kind == "include":
+            _include(stream, rest, where, path, state, include_stack)
+    if cond:
+        raise MofError(loc(len(text)), "#if without a matching #endif at end of file")
+    flush(len(text))
+    return stream
+
+
+def _include(
+    stream: TokenStream,
+    rest: str,
+    where: Location,
+    path: Path,
+    state: PreprocessorState,
+    include_stack: tuple[str, ...],
+) -> None:
+    spec = _strip_comment(rest).strip()
+    if len(spec) >= 2 and spec[0] in "\"<" and spec[-1] == {'"': '"', "<": ">"}[spec[0]]:
+        name = spec[1:-1]
+    else:
+        raise MofError(where, f'#include needs "file" or <file>, got {spec!r}')
+    found = find_include(name, path.parent, state.include_dirs)
+    is_header = name.lower().endswith((".h", ".hpp", ".hxx"))
+    if found is None:
+        if is_header:
+            state.warn(Diagnostic("warning", where, f"C header {name} not found; skipped"))
+            state.skipped_headers.append(name)
+            return
+        raise MofError(where, f"include file {name} not found (searched {path.parent}"
+                       + "".join(f", {d}" for d in state.include_dirs) + ")")
+    key = str(found.resolve())
+    if key in include_stack:
+        raise MofError(where, f"recursive include of {name}")
+    if is_header:
+        # A C header only contributes macros; its declarations are not MOF.
+        htext = read_mof_file(found, where)
+        for m in DIRECTIVE_RE.finditer(htext):
+            if m.group(1) != "define":
+                continue
+            end = _logical_line_end(htext, m.end())
+            body = _strip_comment(htext[m.end() : end].replace("\\\n", " ")).strip()
+            nm = _IDENT_RE.match(body)
+            if nm and not body[nm.end() :].startswith("("):
+                after = body[nm.end() :]
+                state.macros[nm.group(0)] = lex_region(after, 0, len(after))
+        return
+    index = len(stream.toks)
+    stream.includes[index] = (str(found), where)
+    # The marker is a one-token segment placed where the directive was.
+    marker = f"{INCLUDE_MARK}{index}"
+    seg = Segment(stream.path, "", LineIndex(""), 0, 0, 0)
+    stream.add_segment(seg, [marker])
+    stream.segments[-1].offsets = [0]
+
+
+def find_include(name: str, here: Path, include_dirs: list[Path]) -> Path | None:
+    for d in (here, *include_dirs):
+        p = d / name
+        if p.is_file():
+            return p
+    # WDK sources are written on case-insensitive file systems.
+    for d in (here, *include_dirs):
+        try:
+            for entry in d.iterdir():
+                if entry.name.lower() == name.lower() and entry.is_file():
+                    return entry
+        except OSError:
+            continue
+    return None

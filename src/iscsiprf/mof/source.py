@@ -1,0 +1,77 @@
+"""MOF source text: decoding (UTF-8, UTF-16 with BOM) and offset -> line/column."""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+from pathlib import Path
+
+from .errors import MofError
+from .model import Location
+
+
+def decode_mof_bytes(data: bytes, path: str) -> str:
+    """Decode MOF file bytes as Microsoft and DMTF write them."""
+    if data.startswith(codecs.BOM_UTF8):
+        encoding, data = "utf-8", data[3:]
+    elif data.startswith(codecs.BOM_UTF16_LE):
+        encoding, data = "utf-16-le", data[2:]
+    elif data.startswith(codecs.BOM_UTF16_BE):
+        encoding, data = "utf-16-be", data[2:]
+    elif len(data) >= 4 and data[1] == 0 and data[3] == 0 and data[0] != 0:
+        encoding = "utf-16-le"  # BOM-less UTF-16LE, as some tools write it
+    elif len(data) >= 4 and data[0] == 0 and data[2] == 0 and data[1] != 0:
+        encoding = "utf-16-be"
+    else:
+        encoding = "utf-8"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if encoding != "utf-8":
+            raise MofError(Location(path, 1, 1), f"file is not valid {encoding}: {exc.reason}") from None
+        # Old MOFs are often Windows-1252; keep going rather than refuse the file.
+        return data.decode("cp1252", errors="replace")
+
+
+def read_mof_file(path: Path, where: Location | None = None) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        loc = where or Location(str(path), 1, 1)
+        raise MofError(loc, f"cannot read {path}: {exc.strerror or exc}") from None
+    return decode_mof_bytes(data, str(path))
+
+
+class LineIndex:
+    """Turns character offsets of one text into 1-based (line, column)."""
+
+    __slots__ = ("_starts", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._starts: list[int] | None = None  # built on first use: most files never need it
+
+    def _build(self, text: str) -> list[int]:
+        starts = [0]
+        find = text.find
+        i = find("\n")
+        while i >= 0:
+            starts.append(i + 1)
+            i = find("\n", i + 1)
+        return starts
+
+    @property
+    def starts(self) -> list[int]:
+        if self._starts is None:
+            self._starts = self._build(self._text)
+        return self._starts
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        starts = self.starts
+        line = bisect.bisect_right(starts, offset)
+        return line, offset - starts[line - 1] + 1
+
+    def line_start(self, line: int) -> int:
+        """Offset of the first character of a 1-based line."""
+        starts = self.starts
+        return starts[min(max(line, 1), len(starts)) - 1]

@@ -1,9 +1,113 @@
-"""Commands of this layer (not written yet)."""
+"""`iscsiprf mof check|classes`: compile MOF files and report, as a user sees the compiler."""
 
 from __future__ import annotations
 
+import json
+import sys
+from typing import Any
+
 import click
+
+from ..mof import CompileResult, MofClass, compile_files
+from ..mof.model import Method, Property, Qualifiers
+
+
+def _compile(files: tuple[str, ...], include_dirs: tuple[str, ...], strict: bool) -> CompileResult:
+    result = compile_files(files, include_dirs=include_dirs, strict=strict)
+    for d in result.diagnostics:
+        click.echo(str(d), err=True)
+    return result
+
+
+def _qualifiers_json(q: Qualifiers) -> dict[str, Any]:
+    return {x.name: x.value for x in q.values()}
+
+
+def _property_json(p: Property) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": p.name,
+        "type": p.type,
+        "array": p.array,
+        "qualifiers": _qualifiers_json(p.qualifiers),
+    }
+    if p.array_size is not None:
+        out["array_size"] = p.array_size
+    if p.ref_class:
+        out["ref_class"] = p.ref_class
+    if p.default is not None:
+        out["default"] = p.default
+    out["class_origin"] = p.class_origin
+    return out
+
+
+def _method_json(m: Method) -> dict[str, Any]:
+    return {
+        "name": m.name,
+        "return_type": m.return_type,
+        "qualifiers": _qualifiers_json(m.qualifiers),
+        "parameters": [
+            {
+                "name": prm.name,
+                "type": prm.type,
+                "array": prm.array,
+                "qualifiers": _qualifiers_json(prm.qualifiers),
+            }
+            for prm in m.parameters
+        ],
+    }
+
+
+def class_json(c: MofClass) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "superclass": c.superclass,
+        "namespace": c.namespace,
+        "qualifiers": _qualifiers_json(c.qualifiers),
+        "properties": [_property_json(p) for p in c.properties.values()],
+        "methods": [_method_json(m) for m in c.methods.values()],
+    }
+
+
+@click.group("mof")
+def mof_group() -> None:
+    """Compile WMI/DMTF MOF: check files, list classes, generate headers and layouts."""
+
+
+@mof_group.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-I", "include_dirs", multiple=True, type=click.Path(file_okay=False), help="Add an include directory.")
+@click.option("--strict", is_flag=True, help="Treat warnings (joined literals, unknown names, missing superclasses) as errors.")
+def check_cmd(files: tuple[str, ...], include_dirs: tuple[str, ...], strict: bool) -> None:
+    """Compile FILE... and report problems as FILE:LINE:COL: error|warning: MESSAGE."""
+    result = _compile(files, include_dirs, strict)
+    if result.errors:
+        sys.exit(1)
+
+
+@mof_group.command("classes")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-I", "include_dirs", multiple=True, type=click.Path(file_okay=False), help="Add an include directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print the compiled classes as JSON.")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+def classes_cmd(files: tuple[str, ...], include_dirs: tuple[str, ...], as_json: bool, strict: bool) -> None:
+    """List the classes FILE... define (with --json: properties, qualifiers, methods)."""
+    result = _compile(files, include_dirs, strict)
+    if result.errors:
+        sys.exit(1)
+    classes = result.user_classes()
+    if as_json:
+        click.echo(json.dumps([class_json(c) for c in classes], indent=2, ensure_ascii=False))
+        return
+    for c in classes:
+        items = c.data_items()
+        sup = f" : {c.superclass}" if c.superclass else ""
+        guid = f" {{{str(c.guid).upper()}}}" if c.guid else ""
+        extra = f", {len(items)} data items" if items else ""
+        click.echo(f"{c.namespace}:{c.name}{sup}{guid} ({len(c.properties)} properties{extra})")
 
 
 def register(cli: click.Group) -> None:
-    """Add this module's commands to the top-level group."""
+    cli.add_command(mof_group)
+
+
+__all__ = ["class_json", "register"]

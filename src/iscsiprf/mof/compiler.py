@@ -9,6 +9,8 @@ Every problem is a Diagnostic with file, line and column.
 
 from __future__ import annotations
 
+import os
+
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -87,7 +89,7 @@ class _Compilation:
         self.parse_text(text, path)
 
     def parse_text(self, text: str, path: Path) -> None:
-        key = str(path.resolve()) if path.exists() else str(path)
+        key = os.path.normpath(os.path.abspath(path))
         self.stack.append(key)
         try:
             stream = tokenize_file(path, text, self.pp, tuple(self.stack))
@@ -101,7 +103,7 @@ class _Compilation:
             found = find_include(name, Path(from_path).parent, self.pp.include_dirs)
         if found is None:
             raise MofError(where, f"include file {name} not found")
-        key = str(found.resolve())
+        key = os.path.normpath(os.path.abspath(found))
         if key in self.stack:
             raise MofError(where, f"recursive include of {name}")
         if len(self.stack) > 64:
@@ -181,6 +183,9 @@ class _Resolver:
         self.in_progress: set[str] = set()
         self._system: dict[str, MofClass] | None = None
         self.order: list[MofClass] = []
+        self._passing: dict[int, list[tuple[str, Qualifier, bool]]] = {}
+        self._keep: list[Qualifiers] = []
+        self._inherited_only: dict[int, Qualifiers] = {}
         self._flag_cache: dict[tuple[str, tuple[str, ...]], tuple[bool, bool]] = {}
 
     def system(self) -> dict[str, MofClass]:
@@ -279,11 +284,28 @@ class _Resolver:
     def merge_qualifiers(self, inherited: Qualifiers, local: Qualifiers, where: Location | None, what: str) -> Qualifiers:
         if not inherited:
             return local
+        passing = self._passing.get(id(inherited))
+        if passing is None:
+            passing = []
+            for k, q in inherited.items():
+                prop, dis = self._flags(q)
+                if prop:
+                    passing.append((k, q, dis))
+            self._passing[id(inherited)] = passing
+            self._keep.append(inherited)  # keeps id() unique while cached
+        if not passing:
+            return local
+        if not local:
+            # Most inherited elements are not overridden: share one propagated copy.
+            shared = self._inherited_only.get(id(inherited))
+            if shared is None:
+                shared = Qualifiers()
+                for k, q, _dis in passing:
+                    shared[k] = Qualifier(q.name, q.value, q.flavors, True)
+                self._inherited_only[id(inherited)] = shared
+            return shared
         out = Qualifiers()
-        for k, q in inherited.items():
-            prop, dis = self._flags(q)
-            if not prop:
-                continue
+        for k, q, dis in passing:
             lq = local.get(k)
             if lq is not None:
                 if dis and lq.value != q.value:
@@ -408,7 +430,8 @@ class _Resolver:
             got = sorted(ids)
             if got != expected:
                 missing = sorted(set(range(1, max(got) + 1)) - set(got))
-                first = ids[got[0]] if got[0] != 1 else ids[got[-1]]
+                breaks = next((k for k, v in enumerate(got) if v != k + 1), len(got) - 1)
+                first = ids[got[breaks]]
                 where = first.location or cls.location
                 if got[0] != 1:
                     msg = f"WmiDataId of class {cls.name} must start at 1 (lowest is {got[0]})"

@@ -20,15 +20,37 @@ from .source import LineIndex
 TOKEN_RE = re.compile(
     r"""[\s\ufeff]*(?:(?://[^\n]*|/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|\\\r?\n)[\s\ufeff]*)*"""
     r"""("[^"\\]*(?:\\.[^"\\]*)*\""""
-    r"""|[A-Za-z_]\w*"""
+    r"""|[^\W\d]\w*"""
     r"""|[{}()\[\];,:=]"""
-    r"""|[+-]?(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)[A-Za-z_]?"""
+    r"""|[+-]?(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(?:[^\W\d]\w*)?"""
     r"""|\#[ \t]*[A-Za-z]+"""
     r"""|'[^'\\\n]*(?:\\.[^'\\\n]*)*'"""
     r"""|\$\w+"""
     r"""|\S|\Z)""",
     re.S,
 )
+
+# A whole qualifier list as one token, when it has the plain shape DMTF and WMI files use: one
+# regex match instead of a dozen tokens (the parser's hottest path). Strings here may not span
+# lines, and comments inside the list are not allowed; anything else falls back to single
+# tokens, where the parser reports errors precisely.
+_STR = r'"[^"\\\n]*(?:\\[^\n][^"\\\n]*)*"'
+_STRRUN = _STR + r"(?:\s*" + _STR + r")*"
+_NUM = r"[+-]?(?:0[xX][0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)(?![\w.])"
+_ID = r"[^\W\d]\w*"
+_SCALAR = f"(?:{_STRRUN}|{_NUM}|{_ID})"
+_ARRAY = r"\{\s*(?:" + _SCALAR + r"\s*(?:,\s*" + _SCALAR + r"\s*)*)?\}"
+_QUAL = _ID + r"\s*(?:\(\s*" + _SCALAR + r"\s*\)|" + _ARRAY + r")?(?:\s*:\s*" + _ID + r"(?:\s+" + _ID + r")*)?"
+QLIST_BODY = r"\[\s*" + _QUAL + r"(?:\s*,\s*" + _QUAL + r")*\s*\]"
+# Parts of one qualifier inside a QLIST token: name, (scalar), {array}, flavors.
+QUAL_PART_RE = re.compile(
+    r"\s*(" + _ID + r")\s*(?:\(\s*(" + _SCALAR + r")\s*\)|(" + _ARRAY + r"))?"
+    r"(?:\s*:\s*(" + _ID + r"(?:\s+" + _ID + r")*))?\s*[,\]]"
+)
+ARRAY_ITEM_RE = re.compile(_SCALAR)
+STR_BODY_RE = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"', re.S)
+
+FAST_TOKEN_RE = re.compile(TOKEN_RE.pattern.replace('(\"', "(" + QLIST_BODY + '|\"', 1), re.S)
 
 INCLUDE_MARK = "\x00"  # a token starting with NUL stands for a preprocessor #include
 
@@ -46,12 +68,14 @@ class Segment:
     count: int = 0
     origin: list[int] | None = None  # after macro expansion: stream index -> lexed index
     offsets: list[int] | None = None  # lexed token offsets, computed on demand
+    fast: bool = True  # lexed with whole-qualifier-list tokens
 
     def token_offset(self, local: int) -> int:
         if self.origin is not None:
             local = self.origin[local] if local < len(self.origin) else len(self.origin)
         if self.offsets is None:
-            self.offsets = [m.start(1) for m in TOKEN_RE.finditer(self.text, self.start, self.end)]
+            rx = FAST_TOKEN_RE if self.fast else TOKEN_RE
+            self.offsets = [m.start(1) for m in rx.finditer(self.text, self.start, self.end)]
         if not self.offsets:
             return self.start
         return self.offsets[min(local, len(self.offsets) - 1)]
@@ -64,7 +88,8 @@ class TokenStream:
     path: str
     toks: list[str] = field(default_factory=list)
     segments: list[Segment] = field(default_factory=list)
-    includes: dict[int, tuple[str, Location]] = field(default_factory=dict)
+    # marker token index -> (included path, where the directive was, its tokens)
+    includes: dict[int, tuple[str, Location, TokenStream]] = field(default_factory=dict)
     _firsts: list[int] = field(default_factory=list)
 
     def add_segment(self, seg: Segment, toks: list[str]) -> None:
@@ -74,30 +99,32 @@ class TokenStream:
         self.segments.append(seg)
         self._firsts.append(seg.first)
 
-    def location(self, index: int) -> Location:
-        """A lazy location for token `index` (resolved when first printed or read)."""
-        return Location(self.path, 0, 0, resolve=self._resolver(index))
+    def location(self, index: int, delta: int = 0) -> Location:
+        """A lazy location for token `index` (+ `delta` characters into it), resolved when
+        first printed or read."""
+        return Location(self.path, 0, 0, resolve=self._resolver(index, delta))
 
-    def _resolver(self, index: int) -> Callable[[], tuple[str, int, int]]:
+    def _resolver(self, index: int, delta: int) -> Callable[[], tuple[str, int, int]]:
         def resolve() -> tuple[str, int, int]:
-            return self.resolve(index)
+            return self.resolve(index, delta)
 
         return resolve
 
-    def resolve(self, index: int) -> tuple[str, int, int]:
+    def resolve(self, index: int, delta: int = 0) -> tuple[str, int, int]:
         import bisect
 
         if not self.segments:
             return self.path, 1, 1
         k = bisect.bisect_right(self._firsts, index) - 1
         seg = self.segments[max(k, 0)]
-        offset = seg.token_offset(index - seg.first)
+        offset = seg.token_offset(index - seg.first) + (delta if seg.origin is None else 0)
         line, col = seg.lines.line_col(offset)
         return seg.path, line, col
 
 
-def lex_region(text: str, start: int, end: int) -> list[str]:
-    toks = TOKEN_RE.findall(text, start, end)
+def lex_region(text: str, start: int, end: int, fast: bool = True) -> list[str]:
+    """Tokens of text[start:end]; `fast` allows whole-qualifier-list tokens (no macros)."""
+    toks = (FAST_TOKEN_RE if fast else TOKEN_RE).findall(text, start, end)
     while toks and toks[-1] == "":
         toks.pop()  # the end-of-region matches
     return toks

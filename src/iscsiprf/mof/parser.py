@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 from .constants import KNOWN_CONSTANTS
 from .errors import Diagnostic, MofError
-from .lexer import INCLUDE_MARK, TokenStream
+from .lexer import ARRAY_ITEM_RE, INCLUDE_MARK, QUAL_PART_RE, STR_BODY_RE, TokenStream
 from .model import (
     INTRINSIC_TYPES,
     Instance,
@@ -44,6 +44,16 @@ KNOWN_PRAGMAS = {
     "instancelocale", "deleteclass", "deleteinstance", "amendment", "source", "nonlocal",
     "nonlocaltype", "sourcetype",
 }  # fmt: skip
+_ESCAPE_RE = re.compile(r"\\(?:[xX]([0-9a-fA-F]{1,4})|(.))", re.S)
+
+
+def _unescape_one(m: re.Match[str]) -> str:
+    if m.group(1) is not None:
+        return chr(int(m.group(1), 16))
+    e = m.group(2)
+    return _ESCAPES.get(e, e)  # unknown escape: keep the character, as mofcomp does
+
+
 _BROKEN_LINE_RE = re.compile(r"[ \t]*\r?\n[ \t]*")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
 
@@ -87,11 +97,11 @@ class Parser:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def loc(self, index: int | None = None) -> Location:
-        return self.stream.location(self.i if index is None else index)
+    def loc(self, index: int | None = None, delta: int = 0) -> Location:
+        return self.stream.location(self.i if index is None else index, delta)
 
-    def fail(self, message: str, index: int | None = None) -> NoReturn:
-        raise MofError(self.loc(index), message)
+    def fail(self, message: str, index: int | None = None, delta: int = 0) -> NoReturn:
+        raise MofError(self.loc(index, delta), message)
 
     def describe(self, tok: str) -> str:
         if tok == "":
@@ -139,13 +149,13 @@ class Parser:
             lt = t.lower()
             if t[0] == "#":
                 self.pragma()
-            elif t[0] == INCLUDE_MARK:
-                path, where = self.stream.includes[int(t[1:])]
+            elif t[0] == INCLUDE_MARK and self.i in self.stream.includes:
+                _path, _where, sub = self.stream.includes[self.i]
                 self.i += 1
-                self.ctx.include(path, where, self.stream.path)
+                Parser(sub, self.ctx).parse()
             elif t == ";":
                 self.i += 1
-            elif t == "[":
+            elif t[:1] == "[":
                 start = self.i
                 quals = self.qualifier_list()
                 self.after_qualifiers(quals, start)
@@ -214,23 +224,31 @@ class Parser:
     def string_value(self) -> str:
         """One or more adjacent string literals, concatenated."""
         toks = self.toks
-        parts = []
-        while True:
-            t = toks[self.i]
-            if t[:1] != '"':
-                break
-            if len(t) == 1:
-                self.fail("unterminated string")
-            body = t[1:-1]
-            if "\\\n" in body or "\\\r\n" in body:  # C line splices
-                body = body.replace("\\\r\n", "").replace("\\\n", "")
-            if "\n" in body:
-                body = self._join_broken_literal(body)
-            if "\\" in body:
-                body = self._unescape(body)
-            parts.append(body)
-            self.i += 1
-        return "".join(parts)
+        start = i = self.i
+        while toks[i][:1] == '"':
+            i += 1
+        run = toks[start:i]
+        if '"' in run:
+            self.i = start + next(k for k, t in enumerate(run) if len(t) == 1)
+            self.fail("unterminated string")
+        body = "".join([t[1:-1] for t in run])
+        if "\n" in body:
+            # Rare: a literal broken across lines (a document's re-flow) or a C line splice;
+            # handle it token by token so the warning points at the literal.
+            parts = []
+            for k, t in enumerate(run):
+                b = t[1:-1]
+                if "\\\n" in b or "\\\r\n" in b:  # C line splices
+                    b = b.replace("\\\r\n", "").replace("\\\n", "")
+                if "\n" in b:
+                    self.i = start + k
+                    b = self._join_broken_literal(b)
+                parts.append(b)
+            body = "".join(parts)
+        self.i = i
+        if "\\" in body:
+            body = self._unescape(body)
+        return body
 
     def _starts_string_run(self) -> bool:
         toks = self.toks
@@ -272,35 +290,9 @@ class Parser:
         return _BROKEN_LINE_RE.sub(" ", body)
 
     def _unescape(self, body: str) -> str:
-        out = []
-        i = 0
-        n = len(body)
-        while i < n:
-            c = body[i]
-            if c != "\\" or i + 1 >= n:
-                out.append(c)
-                i += 1
-                continue
-            e = body[i + 1]
-            if e in _ESCAPES:
-                out.append(_ESCAPES[e])
-                i += 2
-            elif e in "xX":
-                j = i + 2
-                while j < n and j < i + 6 and body[j] in "0123456789abcdefABCDEF":
-                    j += 1
-                if j == i + 2:
-                    out.append(e)
-                    i += 2
-                else:
-                    out.append(chr(int(body[i + 2 : j], 16)))
-                    i = j
-            else:
-                out.append(e)  # unknown escape: keep the character, as mofcomp does
-                i += 2
-        return "".join(out)
+        return _ESCAPE_RE.sub(_unescape_one, body)
 
-    def number(self, t: str) -> int | float:
+    def number(self, t: str, delta: int = 0, index: int | None = None) -> int | float:
         s = t
         try:
             if s[-1] in "bB" and not s.lower().startswith(("0x", "+0x", "-0x")):
@@ -323,7 +315,7 @@ class Parser:
                 v = int(low)
             return -v if s[0] == "-" else v
         except ValueError:
-            self.fail(f"malformed number {t!r}")
+            self.fail(f"malformed number {t!r}", index, delta)
 
     def constant(self) -> Any:
         """A scalar literal, a macro/constant name, or an alias.
@@ -345,7 +337,7 @@ class Parser:
             return self.string_run()
         if c.isdigit() or c in "+-.":
             self.i += 1
-            return self.number(t)
+            return self.number(t, 0, self.i - 1)
         if c == "'":
             self.i += 1
             v = self._unescape(t[1:-1]) if "\\" in t else t[1:-1]
@@ -385,6 +377,8 @@ class Parser:
 
     def qualifier_list(self) -> Qualifiers:
         toks = self.toks
+        if len(toks[self.i]) > 1:
+            return self.qualifier_list_token()
         self.i += 1  # '['
         quals = Qualifiers()
         while True:
@@ -429,6 +423,47 @@ class Parser:
                 self.i += 1
                 return quals
             self.fail(f"expected ',' or ']' in qualifier list, found {self.describe(t)}")
+
+    def qualifier_list_token(self) -> Qualifiers:
+        """A whole `[...]` list lexed as one token (see lexer.QLIST_BODY)."""
+        tok = self.toks[self.i]
+        quals = Qualifiers()
+        for m in QUAL_PART_RE.finditer(tok, 1):
+            name, scalar, array, flavors = m.groups()
+            value: Any
+            if scalar:
+                value = self.scalar_text(scalar, m.start(2))
+            elif array:
+                at = m.start(3)
+                value = [self.scalar_text(x.group(), at + x.start()) for x in ARRAY_ITEM_RE.finditer(array, 1)]
+            else:
+                value = True
+            fl: tuple[str, ...] = ()
+            if flavors:
+                fl = tuple(flavors.split())
+                for f in fl:
+                    if f.lower() not in FLAVORS:
+                        self.fail(f"unknown flavor '{f}' of qualifier {name}", delta=m.start(4))
+            key = name.lower()
+            if key in quals:
+                self.fail(f"qualifier '{name}' given twice", delta=m.start(1))
+            quals[key] = Qualifier(name, value, fl)
+        self.i += 1
+        return quals
+
+    def scalar_text(self, s: str, delta: int) -> Any:
+        """A value inside a one-token qualifier list; `delta` is its offset in the token."""
+        c = s[0]
+        if c == '"':
+            body = s[1:-1] if s.count('"') == 2 else "".join(STR_BODY_RE.findall(s))
+            return self._unescape(body) if "\\" in body else body
+        if c.isalpha() or c == "_":
+            up = s.upper()
+            if up in KNOWN_CONSTANTS:
+                return KNOWN_CONSTANTS[up]
+            self.ctx.warn(self.loc(None, delta), f"unknown identifier '{s}' used as a value; taken as NULL")
+            return None
+        return self.number(s, delta)
 
     def qualifier_decl(self) -> None:
         at = self.i
@@ -497,7 +532,7 @@ class Parser:
 
     def feature(self, cls: MofClass) -> None:
         toks = self.toks
-        fquals = self.qualifier_list() if toks[self.i] == "[" else Qualifiers()
+        fquals = self.qualifier_list() if toks[self.i][:1] == "[" else Qualifiers()
         type_at = self.i
         ftype = self.ident("a property type")
         ltype = ftype.lower()
@@ -515,7 +550,11 @@ class Parser:
             return
         array = False
         size = None
-        if toks[self.i] == "[":
+        if toks[self.i][:1] == "[" and len(toks[self.i]) > 1:
+            # `x[NAME]` lexed as a one-qualifier list: the name is the array size.
+            array = True
+            size = self._bracket_size(name)
+        elif toks[self.i] == "[":
             self.i += 1
             array = True
             if toks[self.i] != "]":
@@ -538,13 +577,21 @@ class Parser:
         )
         cls.local_properties.append(key)
 
+    def _bracket_size(self, name: str) -> int | None:
+        inner = self.toks[self.i][1:-1].strip()
+        self.i += 1
+        v = KNOWN_CONSTANTS.get(inner.upper())
+        if not isinstance(v, int) or isinstance(v, bool):
+            self.fail(f"array size of {name} must be a non-negative integer, got '{inner}'", self.i - 1)
+        return v
+
     def method(self, cls: MofClass, quals: Qualifiers, rtype: str, name: str, name_at: int) -> None:
         toks = self.toks
         self.i += 1  # '('
         params: list[Parameter] = []
         seen: set[str] = set()
         while toks[self.i] != ")":
-            pquals = self.qualifier_list() if toks[self.i] == "[" else Qualifiers()
+            pquals = self.qualifier_list() if toks[self.i][:1] == "[" else Qualifiers()
             ptype = self.ident("a parameter type")
             lptype = ptype.lower()
             ref_class = None
@@ -604,7 +651,7 @@ class Parser:
         self.expect("{", "'{' to open the instance body")
         inst = Instance(cname, self.ctx.namespace, {}, alias, quals, self.loc(cname_at))
         while self.toks[self.i] != "}":
-            if self.toks[self.i] == "[":
+            if self.toks[self.i][:1] == "[":
                 self.qualifier_list()
             pat = self.i
             pname = self.ident("a property name")

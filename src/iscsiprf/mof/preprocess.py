@@ -9,6 +9,7 @@ parser follows; a C header contributes only its `#define`s.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -198,7 +199,7 @@ def tokenize_file(
     spath = str(path)
     stream = TokenStream(spath)
     lines = LineIndex(text)
-    directives = list(DIRECTIVE_RE.finditer(text))
+    directives = list(DIRECTIVE_RE.finditer(text)) if "#" in text else []
     if not directives and not state.macros:
         stream.add_segment(Segment(spath, text, lines, 0, len(text), 0), lex_region(text, 0, len(text)))
         return stream
@@ -214,9 +215,10 @@ def tokenize_file(
 
     def flush(upto: int) -> None:
         if active and upto > pos:
-            toks = lex_region(text, pos, upto)
+            fast = not state.macros  # a macro may hide inside a qualifier list
+            toks = lex_region(text, pos, upto, fast)
             if toks:
-                seg = Segment(spath, text, lines, pos, upto, 0)
+                seg = Segment(spath, text, lines, pos, upto, 0, fast=fast)
                 if state.macros:
                     toks, seg.origin = _expand(toks, state.macros)
                 stream.add_segment(seg, toks)
@@ -319,7 +321,7 @@ def _include(
             return
         raise MofError(where, f"include file {name} not found (searched {path.parent}"
                        + "".join(f", {d}" for d in state.include_dirs) + ")")
-    key = str(found.resolve())
+    key = os.path.normpath(os.path.abspath(found))
     if key in include_stack:
         raise MofError(where, f"recursive include of {name}")
     if is_header:
@@ -335,8 +337,10 @@ def _include(
                 after = body[nm.end() :]
                 state.macros[nm.group(0)] = lex_region(after, 0, len(after))
         return
+    # Lex the included file now, so that its #defines apply to the rest of this file.
+    sub = tokenize_file(found, read_mof_file(found, where), state, (*include_stack, key))
     index = len(stream.toks)
-    stream.includes[index] = (str(found), where)
+    stream.includes[index] = (str(found), where, sub)
     # The marker is a one-token segment placed where the directive was.
     marker = f"{INCLUDE_MARK}{index}"
     seg = Segment(stream.path, "", LineIndex(""), 0, 0, 0)

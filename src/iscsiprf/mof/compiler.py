@@ -296,7 +296,10 @@ class _Resolver:
         if not passing:
             return local
         if not local:
-            # Most inherited elements are not overridden: share one propagated copy.
+            # Most inherited elements are not overridden: share one propagated copy (and
+            # the copy itself, when it passes on unchanged further down the hierarchy).
+            if len(passing) == len(inherited) and all(q.propagated for _k, q, _d in passing):
+                return inherited
             shared = self._inherited_only.get(id(inherited))
             if shared is None:
                 shared = Qualifiers()
@@ -324,10 +327,14 @@ class _Resolver:
         for k, sp in sup.properties.items():
             lp = local_props.get(k)
             if lp is None:
-                props[k] = Property(
-                    sp.name, sp.type, self.merge_qualifiers(sp.qualifiers, _EMPTY, None, sp.name),
-                    sp.array, sp.array_size, sp.ref_class, sp.default, sp.class_origin, sp.location,
-                )
+                quals = self.merge_qualifiers(sp.qualifiers, _EMPTY, None, sp.name)
+                if quals is sp.qualifiers:
+                    props[k] = sp  # unchanged declaration: shared by the whole hierarchy
+                else:
+                    props[k] = Property(
+                        sp.name, sp.type, quals, sp.array, sp.array_size, sp.ref_class,
+                        sp.default, sp.class_origin, sp.location,
+                    )
             else:
                 lp.qualifiers = self.merge_qualifiers(sp.qualifiers, lp.qualifiers, lp.location, f"property {cls.name}.{lp.name}")
                 lp.class_origin = sp.class_origin
@@ -410,10 +417,10 @@ class _Resolver:
         if g is not None and (not isinstance(g.value, str) or cls.guid is None):
             self.comp.error(cls.location, f"malformed guid {g.value!r} on class {cls.name}; expected {{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}}")
         ids: dict[int, Property] = {}
-        for p in cls.properties.values():
-            local = p.class_origin.lower() == cls.name.lower() or p.name.lower() in cls.local_properties
-            if local:
-                self.validate_property(cls, p)
+        props = cls.properties
+        for k in cls.local_properties:
+            self.validate_property(cls, props[k])
+        for p in props.values() if self._has_data_ids(cls) else ():
             dq = p.qualifiers.get("wmidataid")
             if dq is None:
                 continue
@@ -444,6 +451,18 @@ class _Resolver:
                 for prm in m.parameters:
                     prm.type = self.check_type(prm.type, prm.ref_class, prm.location, f"parameter {prm.name} of {cls.name}.{m.name}")
                     self.check_qualifiers(prm.qualifiers, "parameter", prm.location, f"parameter {prm.name}", cls)
+
+    def _has_data_ids(self, cls: MofClass) -> bool:
+        """Does the class or an ancestor declare WmiDataIds? (Most CIM classes do not.)"""
+        c: MofClass | None = cls
+        seen = 0
+        while c is not None and seen < 64:
+            props = c.properties
+            if any("wmidataid" in props[k].qualifiers for k in c.local_properties if k in props):
+                return True
+            c = self.schema.get(c.superclass) if c.superclass else None
+            seen += 1
+        return False
 
     def check_type(self, ptype: str, ref_class: str | None, where: Location | None, what: str) -> str:
         """Check a declared type; returns the type to use."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, need_shared, seed_class_text
 
 from iscsiprf.mof import compile_files, compile_text, load_builtin_schema
+
+from conftest import CORPUS, need_shared, seed_class_text
 
 WDK = CORPUS / "wdk"
 # Classes each WDK file defines (a class the preprocessed iscsihba.mof defines three times
@@ -22,11 +23,27 @@ WDK_CLASS_COUNTS = {
     "wmisamp.mof": 7,
 }
 MM_ORDER = [
-    "ActiveAcquire", "ActiveReceive", "AcquireFailures", "ReceiveFailures", "SendFailures",
-    "AcquireHeapSize", "ReceiveHeapSize", "NegotiationFailures", "AuthenticationFailures",
-    "InvalidCookiesReceived", "TotalGetSPI", "KeyAdditions", "KeyUpdates", "GetSPIFailures",
-    "KeyAdditionFailures", "KeyUpdateFailures", "ConnectionListSize", "OakleyMainMode",
-    "OakleyQuickMode", "InvalidPackets", "SoftAssociations",
+    "ActiveAcquire",
+    "ActiveReceive",
+    "AcquireFailures",
+    "ReceiveFailures",
+    "SendFailures",
+    "AcquireHeapSize",
+    "ReceiveHeapSize",
+    "NegotiationFailures",
+    "AuthenticationFailures",
+    "InvalidCookiesReceived",
+    "TotalGetSPI",
+    "KeyAdditions",
+    "KeyUpdates",
+    "GetSPIFailures",
+    "KeyAdditionFailures",
+    "KeyUpdateFailures",
+    "ConnectionListSize",
+    "OakleyMainMode",
+    "OakleyQuickMode",
+    "InvalidPackets",
+    "SoftAssociations",
 ]  # fmt: skip  (the documented order, written out here as the test's own expectation)
 
 
@@ -98,9 +115,13 @@ def test_builtin_schema_matches_the_documented_class_word_for_word() -> None:
     assert str(ours.guid) == "36b58ea2-c461-4bb0-ac8e-952f59d251ed"
     assert ours.namespace == "root/wmi"
     ku, kuf = ours.prop("KeyUpdates"), ours.prop("KeyUpdateFailures")
-    assert ku is not None and kuf is not None and ku.description == kuf.description  # the doc's copy
+    assert (
+        ku is not None and kuf is not None and ku.description == kuf.description
+    )  # the doc's copy
     qm = load_builtin_schema().cls("MSiSCSI_QMIPSECStats")
-    assert [p.qualifiers.get_value("CounterType") for p in qm.data_items()] == [65792] * 9 + [272696576] * 9
+    assert [p.qualifiers.get_value("CounterType") for p in qm.data_items()] == [65792] * 9 + [
+        272696576
+    ] * 9
 
 
 def test_cim_schema_249_compiles_with_every_chain_resolved(cim_schema_dir: Path) -> None:

@@ -15,7 +15,9 @@ def pywbem_classes(schema_dir: Path) -> dict[str, object]:
     from pywbem._mof_compiler import MOFWBEMConnection
 
     conn = MOFWBEMConnection()
-    compiler = pywbem.MOFCompiler(conn, search_paths=[str(schema_dir)], verbose=False, log_func=lambda *a: None)
+    compiler = pywbem.MOFCompiler(
+        conn, search_paths=[str(schema_dir)], verbose=False, log_func=lambda *a: None
+    )
     compiler.compile_file(str(schema_dir / "cim_schema_2.49.0.mof"), "root/cimv2")
     return dict(conn.classes["root/cimv2"])
 
@@ -34,7 +36,9 @@ def pywbem_is_key(classes: dict[str, object], cname: str, prop: str) -> bool:
 
 def test_same_classes_superclasses_properties_types_and_keys(cim_schema_dir: Path) -> None:
     theirs = pywbem_classes(cim_schema_dir)
-    ours = {c.name: c for c in compile_files([cim_schema_dir / "cim_schema_2.49.0.mof"]).user_classes()}
+    ours = {
+        c.name: c for c in compile_files([cim_schema_dir / "cim_schema_2.49.0.mof"]).user_classes()
+    }
     assert sorted(ours) == sorted(theirs)
     checked = 0
     for name, pc in theirs.items():

@@ -16,18 +16,45 @@ def errors(text: str, strict: bool = False) -> list[str]:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('class A { [Description("abc)] uint32 x; };', 'bad.mof:1:24: error: unterminated string'),
-        ("class A { frob x; };", "bad.mof:1:16: error: unknown type 'frob' for property A.x: neither a CIM type nor a class"),
+        ('class A { [Description("abc)] uint32 x; };', "bad.mof:1:24: error: unterminated string"),
+        (
+            "class A { frob x; };",
+            "bad.mof:1:16: error: unknown type 'frob' for property A.x: neither a CIM type nor a class",
+        ),
         ("class A { uint32 x }; ", "bad.mof:1:20: error: missing ';' before '}'"),
-        ("class A { uint32 x; uint32 X; };", "bad.mof:1:28: error: duplicate property 'X' in class A"),
-        ('[guid("{nope}")] class A { };', "bad.mof:1:24: error: malformed guid '{nope}' on class A; expected {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}"),
-        ("[WMI] class A { [WmiDataId(1)] uint32 a; [WmiDataId(3)] uint32 b; };", "bad.mof:1:64: error: WmiDataId of class A is not contiguous: missing 2"),
-        ("[WMI] class A { [WmiDataId(2)] uint32 a; };", "bad.mof:1:39: error: WmiDataId of class A must start at 1 (lowest is 2)"),
-        ('class A { [WmiSizeIs("N")] uint8 b[]; };', "bad.mof:1:34: error: WmiSizeIs('N') of A.b names no integer property of class A"),
-        ("class A { [MaxLen(4)] uint32 b; };", "bad.mof:1:30: error: MaxLen applies to strings, but A.b is uint32"),
-        ("class A { [key] string b[]; };", "bad.mof:1:24: error: key property A.b cannot be an array"),
+        (
+            "class A { uint32 x; uint32 X; };",
+            "bad.mof:1:28: error: duplicate property 'X' in class A",
+        ),
+        (
+            '[guid("{nope}")] class A { };',
+            "bad.mof:1:24: error: malformed guid '{nope}' on class A; expected {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}",
+        ),
+        (
+            "[WMI] class A { [WmiDataId(1)] uint32 a; [WmiDataId(3)] uint32 b; };",
+            "bad.mof:1:64: error: WmiDataId of class A is not contiguous: missing 2",
+        ),
+        (
+            "[WMI] class A { [WmiDataId(2)] uint32 a; };",
+            "bad.mof:1:39: error: WmiDataId of class A must start at 1 (lowest is 2)",
+        ),
+        (
+            'class A { [WmiSizeIs("N")] uint8 b[]; };',
+            "bad.mof:1:34: error: WmiSizeIs('N') of A.b names no integer property of class A",
+        ),
+        (
+            "class A { [MaxLen(4)] uint32 b; };",
+            "bad.mof:1:30: error: MaxLen applies to strings, but A.b is uint32",
+        ),
+        (
+            "class A { [key] string b[]; };",
+            "bad.mof:1:24: error: key property A.b cannot be an array",
+        ),
         ("class A { uint32 x;", "bad.mof:1:7: error: class A is not closed: missing '}'"),
-        ("class A { /* never closed", "bad.mof:1:11: error: expected a property type, found an unterminated comment"),
+        (
+            "class A { /* never closed",
+            "bad.mof:1:11: error: expected a property type, found an unterminated comment",
+        ),
         ("class A : A { };", "bad.mof:1:7: error: class A inherits from itself"),
         ("[Q(12abc)] class A { };", "bad.mof:1:4: error: malformed number '12abc'"),
     ],
@@ -50,7 +77,10 @@ def test_unknown_identifier_value_warns_with_name_and_is_null() -> None:
     r = compile_text("[WmiGenerateHeader(GENERATE_HEADER)] class A { };", path="c.mof")
     assert r.ok
     assert r.schema.cls("A").qualifiers.get_value("WmiGenerateHeader") is None
-    assert str(r.warnings[0]) == "c.mof:1:20: warning: unknown identifier 'GENERATE_HEADER' used as a value; taken as NULL"
+    assert (
+        str(r.warnings[0])
+        == "c.mof:1:20: warning: unknown identifier 'GENERATE_HEADER' used as a value; taken as NULL"
+    )
     assert not compile_text("[W(GENERATE_HEADER)] class A { };", path="c.mof", strict=True).ok
 
 
@@ -58,7 +88,7 @@ def test_include_not_found_and_recursive_include(tmp_path: Path) -> None:
     a = tmp_path / "a.mof"
     a.write_text('#include "missing.mof"\n')
     assert [str(d) for d in compile_files([a]).errors] == [
-        f'{a}:1:1: error: include file missing.mof not found (searched {tmp_path})'
+        f"{a}:1:1: error: include file missing.mof not found (searched {tmp_path})"
     ]
     b = tmp_path / "b.mof"
     c = tmp_path / "c.mof"
@@ -72,7 +102,9 @@ def test_missing_c_header_is_skipped_with_a_warning(tmp_path: Path) -> None:
     m = tmp_path / "m.mof"
     m.write_text('#include "wdkonly.h"\nclass A { uint32 x; };\n')
     r = compile_files([m])
-    assert r.ok and [str(d) for d in r.warnings] == [f"{m}:1:1: warning: C header wdkonly.h not found; skipped"]
+    assert r.ok and [str(d) for d in r.warnings] == [
+        f"{m}:1:1: warning: C header wdkonly.h not found; skipped"
+    ]
 
 
 def test_unreadable_file_is_an_error_not_a_traceback(tmp_path: Path) -> None:

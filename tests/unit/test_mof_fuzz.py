@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CORPUS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from iscsiprf.mof import compile_text
+
+from conftest import CORPUS
 
 FRAGMENTS = [
     "class", "instance", "of", "qualifier", "#pragma", "namespace", "include", "[", "]", "{", "}",
@@ -23,7 +24,11 @@ def corpus_samples() -> list[str]:
         p = CORPUS / "wdk" / name
         if p.exists():
             data = p.read_bytes()
-            text = data.decode("utf-16") if data[:2] == b"\xff\xfe" else data.decode("utf-8", "replace")
+            text = (
+                data.decode("utf-16")
+                if data[:2] == b"\xff\xfe"
+                else data.decode("utf-8", "replace")
+            )
             out.append(text[:6000])
     return out or ["class A { [key] string x; };"]
 
@@ -49,7 +54,11 @@ def test_random_bytes_never_crash(data: bytes) -> None:
 
 
 @pytest.mark.parametrize("sample", range(3))
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_mutated_real_mof_never_crashes(sample: int, data: st.DataObject) -> None:
     samples = corpus_samples()

@@ -104,11 +104,15 @@ def test_pragmas_case_insensitive_and_unknown_pragma_warns() -> None:
         path="p.mof",
     )
     assert r.ok
-    assert [str(d) for d in r.warnings] == ["p.mof:4:1: warning: unknown pragma 'frobnicate' ignored"]
+    assert [str(d) for d in r.warnings] == [
+        "p.mof:4:1: warning: unknown pragma 'frobnicate' ignored"
+    ]
 
 
 def test_guid_with_or_without_braces() -> None:
-    r = compiled('[guid("36B58EA2-C461-4bb0-AC8E-952F59D251ED")] class A { }; [guid("{36B58EA2-C461-4bb0-AC8E-952F59D251EE}")] class B { };')
+    r = compiled(
+        '[guid("36B58EA2-C461-4bb0-AC8E-952F59D251ED")] class A { }; [guid("{36B58EA2-C461-4bb0-AC8E-952F59D251EE}")] class B { };'
+    )
     assert str(r.schema.cls("A").guid) == "36b58ea2-c461-4bb0-ac8e-952f59d251ed"
     assert r.schema.by_guid("{36B58EA2-C461-4bb0-AC8E-952F59D251EE}") is r.schema.cls("B")
 

@@ -54,7 +54,9 @@ def test_include_relative_and_via_include_dir(tmp_path: Path) -> None:
 
 
 def test_c_header_contributes_only_defines(tmp_path: Path) -> None:
-    (tmp_path / "defs.h").write_text("#ifndef X\n#define MY_TYPE uint64\ntypedef struct { int a; } S;\n#endif\n")
+    (tmp_path / "defs.h").write_text(
+        "#ifndef X\n#define MY_TYPE uint64\ntypedef struct { int a; } S;\n#endif\n"
+    )
     m = tmp_path / "m.mof"
     m.write_text('#include "defs.h"\nclass A { MY_TYPE v; };\n')
     r = compile_files([m])
@@ -65,4 +67,7 @@ def test_unbalanced_conditionals_are_errors() -> None:
     assert [str(d) for d in compile_text("#endif\n", path="u.mof").errors] == [
         "u.mof:1:1: error: #endif without a matching #if"
     ]
-    assert "without a matching #endif" in compile_text("#ifdef X\nclass A {};\n", path="u.mof").errors[0].message
+    assert (
+        "without a matching #endif"
+        in compile_text("#ifdef X\nclass A {};\n", path="u.mof").errors[0].message
+    )

@@ -50,7 +50,7 @@ def cli() -> None:
     """MSiSCSI_MMIPSECStats on Linux: MOF, data blocks, WMI runtime, live IKE counters."""
 
 
-cli._loaded = set()  # type: ignore[attr-defined]
+cli._loaded = set()
 
 
 def main() -> None:

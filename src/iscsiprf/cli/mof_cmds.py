@@ -75,8 +75,18 @@ def mof_group() -> None:
 
 @mof_group.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-I", "include_dirs", multiple=True, type=click.Path(file_okay=False), help="Add an include directory.")
-@click.option("--strict", is_flag=True, help="Treat warnings (joined literals, unknown names, missing superclasses) as errors.")
+@click.option(
+    "-I",
+    "include_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Add an include directory.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Treat warnings (joined literals, unknown names, missing superclasses) as errors.",
+)
 def check_cmd(files: tuple[str, ...], include_dirs: tuple[str, ...], strict: bool) -> None:
     """Compile FILE... and report problems as FILE:LINE:COL: error|warning: MESSAGE."""
     result = _compile(files, include_dirs, strict)
@@ -86,10 +96,18 @@ def check_cmd(files: tuple[str, ...], include_dirs: tuple[str, ...], strict: boo
 
 @mof_group.command("classes")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-I", "include_dirs", multiple=True, type=click.Path(file_okay=False), help="Add an include directory.")
+@click.option(
+    "-I",
+    "include_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Add an include directory.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the compiled classes as JSON.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-def classes_cmd(files: tuple[str, ...], include_dirs: tuple[str, ...], as_json: bool, strict: bool) -> None:
+def classes_cmd(
+    files: tuple[str, ...], include_dirs: tuple[str, ...], as_json: bool, strict: bool
+) -> None:
     """List the classes FILE... define (with --json: properties, qualifiers, methods)."""
     result = _compile(files, include_dirs, strict)
     if result.errors:

@@ -10,7 +10,6 @@ Every problem is a Diagnostic with file, line and column.
 from __future__ import annotations
 
 import os
-
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -78,7 +77,9 @@ class _Compilation:
         self.ctx.diagnostics.append(d)
 
     def error(self, where: Location | None, message: str) -> None:
-        self.ctx.diagnostics.append(Diagnostic("error", where or Location("<unknown>", 0, 0), message))
+        self.ctx.diagnostics.append(
+            Diagnostic("error", where or Location("<unknown>", 0, 0), message)
+        )
 
     def warn_or_error(self, where: Location | None, message: str) -> None:
         sev = "error" if self.strict else "warning"
@@ -166,7 +167,9 @@ def _system_classes() -> dict[str, MofClass]:
 
     text = _system_mof_text()
     stream = TokenStream(SYSTEM_MOF)
-    stream.add_segment(Segment(SYSTEM_MOF, text, LineIndex(text), 0, len(text), 0), lex_region(text, 0, len(text)))
+    stream.add_segment(
+        Segment(SYSTEM_MOF, text, LineIndex(text), 0, len(text), 0), lex_region(text, 0, len(text))
+    )
     Parser(stream, ctx).parse()
     for c in ctx.classes:
         c.builtin = True
@@ -218,7 +221,9 @@ class _Resolver:
                 self.validate(cls)
         for inst in self.comp.ctx.instances:
             if self.schema.get(inst.class_name) is None:
-                self.comp.warn_or_error(inst.location, f"instance of unknown class {inst.class_name}")
+                self.comp.warn_or_error(
+                    inst.location, f"instance of unknown class {inst.class_name}"
+                )
         self.schema.instances.extend(self.comp.ctx.instances)
 
     def lookup(self, name: str) -> MofClass | None:
@@ -235,7 +240,10 @@ class _Resolver:
         if key in self.done:
             return
         if key in self.in_progress:
-            raise MofError(cls.location or Location("<unknown>", 0, 0), f"class {cls.name} inherits from itself")
+            raise MofError(
+                cls.location or Location("<unknown>", 0, 0),
+                f"class {cls.name} inherits from itself",
+            )
         self.in_progress.add(key)
         sup = None
         if cls.superclass:
@@ -281,7 +289,9 @@ class _Resolver:
         self._flag_cache[key] = (prop, dis)
         return prop, dis
 
-    def merge_qualifiers(self, inherited: Qualifiers, local: Qualifiers, where: Location | None, what: str) -> Qualifiers:
+    def merge_qualifiers(
+        self, inherited: Qualifiers, local: Qualifiers, where: Location | None, what: str
+    ) -> Qualifiers:
         if not inherited:
             return local
         passing = self._passing.get(id(inherited))
@@ -312,7 +322,10 @@ class _Resolver:
             lq = local.get(k)
             if lq is not None:
                 if dis and lq.value != q.value:
-                    self.comp.error(where, f"qualifier {q.name} of {what} cannot be overridden (DisableOverride)")
+                    self.comp.error(
+                        where,
+                        f"qualifier {q.name} of {what} cannot be overridden (DisableOverride)",
+                    )
                 continue
             out[k] = Qualifier(q.name, q.value, q.flavors, True)
         if not out:
@@ -321,7 +334,9 @@ class _Resolver:
         return out
 
     def inherit(self, cls: MofClass, sup: MofClass) -> None:
-        cls.qualifiers = self.merge_qualifiers(sup.qualifiers, cls.qualifiers, cls.location, f"class {cls.name}")
+        cls.qualifiers = self.merge_qualifiers(
+            sup.qualifiers, cls.qualifiers, cls.location, f"class {cls.name}"
+        )
         local_props = cls.properties
         props: dict[str, Property] = {}
         for k, sp in sup.properties.items():
@@ -332,11 +347,20 @@ class _Resolver:
                     props[k] = sp  # unchanged declaration: shared by the whole hierarchy
                 else:
                     props[k] = Property(
-                        sp.name, sp.type, quals, sp.array, sp.array_size, sp.ref_class,
-                        sp.default, sp.class_origin, sp.location,
+                        sp.name,
+                        sp.type,
+                        quals,
+                        sp.array,
+                        sp.array_size,
+                        sp.ref_class,
+                        sp.default,
+                        sp.class_origin,
+                        sp.location,
                     )
             else:
-                lp.qualifiers = self.merge_qualifiers(sp.qualifiers, lp.qualifiers, lp.location, f"property {cls.name}.{lp.name}")
+                lp.qualifiers = self.merge_qualifiers(
+                    sp.qualifiers, lp.qualifiers, lp.location, f"property {cls.name}.{lp.name}"
+                )
                 lp.class_origin = sp.class_origin
                 props[k] = lp
         for k, lp in local_props.items():
@@ -348,12 +372,17 @@ class _Resolver:
             lm = cls.methods.get(k)
             if lm is None:
                 methods[k] = Method(
-                    sm.name, sm.return_type, sm.parameters,
+                    sm.name,
+                    sm.return_type,
+                    sm.parameters,
                     self.merge_qualifiers(sm.qualifiers, _EMPTY, None, sm.name),
-                    sm.class_origin, sm.location,
+                    sm.class_origin,
+                    sm.location,
                 )
             else:
-                lm.qualifiers = self.merge_qualifiers(sm.qualifiers, lm.qualifiers, lm.location, f"method {cls.name}.{lm.name}")
+                lm.qualifiers = self.merge_qualifiers(
+                    sm.qualifiers, lm.qualifiers, lm.location, f"method {cls.name}.{lm.name}"
+                )
                 lm.class_origin = sm.class_origin
                 methods[k] = lm
         for k, lm in cls.methods.items():
@@ -365,7 +394,9 @@ class _Resolver:
 
     # -- validation -------------------------------------------------------------------------
 
-    def check_qualifiers(self, quals: Qualifiers, scope: str, where: Location | None, what: str, cls: MofClass) -> None:
+    def check_qualifiers(
+        self, quals: Qualifiers, scope: str, where: Location | None, what: str, cls: MofClass
+    ) -> None:
         for q in quals.values():
             if q.propagated:
                 continue
@@ -374,7 +405,15 @@ class _Resolver:
                 continue
             self.check_against_decl(q, decl, scope, where, what, cls)
 
-    def check_against_decl(self, q: Qualifier, decl: QualifierDecl, scope: str, where: Location | None, what: str, cls: MofClass) -> None:
+    def check_against_decl(
+        self,
+        q: Qualifier,
+        decl: QualifierDecl,
+        scope: str,
+        where: Location | None,
+        what: str,
+        cls: MofClass,
+    ) -> None:
         scopes = set(decl.scopes)
         if scopes and "any" not in scopes:
             ok = scope in scopes
@@ -386,7 +425,10 @@ class _Resolver:
             if scope == "property" and "reference" in scopes and what.endswith("(ref)"):
                 ok = True
             if not ok:
-                self.comp.error(where, f"qualifier {q.name} is not allowed on a {scope} ({what}); its scope is {', '.join(decl.scopes)}")
+                self.comp.error(
+                    where,
+                    f"qualifier {q.name} is not allowed on a {scope} ({what}); its scope is {', '.join(decl.scopes)}",
+                )
                 return
         v = q.value
         if v is True and decl.type != "boolean":
@@ -408,14 +450,19 @@ class _Resolver:
             if item is None:
                 continue
             if not _value_fits(item, decl.type):
-                self.comp.error(where, f"qualifier {q.name} of {what} must be {decl.type}, got {item!r}")
+                self.comp.error(
+                    where, f"qualifier {q.name} of {what} must be {decl.type}, got {item!r}"
+                )
                 return
 
     def validate(self, cls: MofClass) -> None:
         self.check_qualifiers(cls.qualifiers, "class", cls.location, f"class {cls.name}", cls)
         g = cls.qualifiers.get("guid")
         if g is not None and (not isinstance(g.value, str) or cls.guid is None):
-            self.comp.error(cls.location, f"malformed guid {g.value!r} on class {cls.name}; expected {{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}}")
+            self.comp.error(
+                cls.location,
+                f"malformed guid {g.value!r} on class {cls.name}; expected {{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}}",
+            )
         ids: dict[int, Property] = {}
         props = cls.properties
         for k in cls.local_properties:
@@ -426,10 +473,16 @@ class _Resolver:
                 continue
             v = dq.value
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                self.comp.error(p.location, f"WmiDataId of {cls.name}.{p.name} must be a positive integer, got {v!r}")
+                self.comp.error(
+                    p.location,
+                    f"WmiDataId of {cls.name}.{p.name} must be a positive integer, got {v!r}",
+                )
                 continue
             if v in ids:
-                self.comp.error(p.location, f"WmiDataId({v}) of {cls.name}.{p.name} is already used by {ids[v].name}")
+                self.comp.error(
+                    p.location,
+                    f"WmiDataId({v}) of {cls.name}.{p.name} is already used by {ids[v].name}",
+                )
                 continue
             ids[v] = p
         if ids:
@@ -447,10 +500,19 @@ class _Resolver:
                 self.comp.error(where, msg)
         for m in cls.methods.values():
             if m.name.lower() in cls.local_methods:
-                self.check_qualifiers(m.qualifiers, "method", m.location, f"method {cls.name}.{m.name}", cls)
+                self.check_qualifiers(
+                    m.qualifiers, "method", m.location, f"method {cls.name}.{m.name}", cls
+                )
                 for prm in m.parameters:
-                    prm.type = self.check_type(prm.type, prm.ref_class, prm.location, f"parameter {prm.name} of {cls.name}.{m.name}")
-                    self.check_qualifiers(prm.qualifiers, "parameter", prm.location, f"parameter {prm.name}", cls)
+                    prm.type = self.check_type(
+                        prm.type,
+                        prm.ref_class,
+                        prm.location,
+                        f"parameter {prm.name} of {cls.name}.{m.name}",
+                    )
+                    self.check_qualifiers(
+                        prm.qualifiers, "parameter", prm.location, f"parameter {prm.name}", cls
+                    )
 
     def _has_data_ids(self, cls: MofClass) -> bool:
         """Does the class or an ancestor declare WmiDataIds? (Most CIM classes do not.)"""
@@ -464,11 +526,15 @@ class _Resolver:
             seen += 1
         return False
 
-    def check_type(self, ptype: str, ref_class: str | None, where: Location | None, what: str) -> str:
+    def check_type(
+        self, ptype: str, ref_class: str | None, where: Location | None, what: str
+    ) -> str:
         """Check a declared type; returns the type to use."""
         if ptype == "ref":
             if ref_class and self.lookup(ref_class) is None:
-                self.comp.warn_or_error(where, f"{what} refers to class {ref_class}, which is defined nowhere")
+                self.comp.warn_or_error(
+                    where, f"{what} refers to class {ref_class}, which is defined nowhere"
+                )
         elif ptype not in INTRINSIC_TYPES and self.lookup(ptype) is None:
             skipped = self.comp.pp.skipped_headers
             if skipped:
@@ -480,13 +546,21 @@ class _Resolver:
                     f"skipped C header {', '.join(dict.fromkeys(skipped))}; taken as uint32",
                 )
                 return "uint32"
-            self.comp.error(where, f"unknown type '{ptype}' for {what}: neither a CIM type nor a class")
+            self.comp.error(
+                where, f"unknown type '{ptype}' for {what}: neither a CIM type nor a class"
+            )
         return ptype
 
     def validate_property(self, cls: MofClass, p: Property) -> None:
         what = f"{cls.name}.{p.name}"
         p.type = self.check_type(p.type, p.ref_class, p.location, f"property {what}")
-        self.check_qualifiers(p.qualifiers, "reference" if p.type == "ref" else "property", p.location, what + (" (ref)" if p.type == "ref" else ""), cls)
+        self.check_qualifiers(
+            p.qualifiers,
+            "reference" if p.type == "ref" else "property",
+            p.location,
+            what + (" (ref)" if p.type == "ref" else ""),
+            cls,
+        )
         q = p.qualifiers
         if q.has("key") and p.array:
             self.comp.error(p.location, f"key property {what} cannot be an array")
@@ -498,12 +572,24 @@ class _Resolver:
                 self.comp.error(p.location, f"MaxLen of {what} must be a non-negative integer")
         si = q.get("wmisizeis")
         if si is not None:
-            target = cls.properties.get(str(si.value).lower()) if isinstance(si.value, str) else None
+            target = (
+                cls.properties.get(str(si.value).lower()) if isinstance(si.value, str) else None
+            )
             if target is None or target.type not in INTEGER_TYPES or target.array:
-                self.comp.error(p.location, f"WmiSizeIs({si.value!r}) of {what} names no integer property of class {cls.name}")
+                self.comp.error(
+                    p.location,
+                    f"WmiSizeIs({si.value!r}) of {what} names no integer property of class {cls.name}",
+                )
         ct = q.get("countertype")
-        if ct is not None and ct.value is not None and (not isinstance(ct.value, int) or isinstance(ct.value, bool)):
-            self.comp.error(p.location, f"CounterType of {what} must be a number or a PERF_* name, got {ct.value!r}")
+        if (
+            ct is not None
+            and ct.value is not None
+            and (not isinstance(ct.value, int) or isinstance(ct.value, bool))
+        ):
+            self.comp.error(
+                p.location,
+                f"CounterType of {what} must be a number or a PERF_* name, got {ct.value!r}",
+            )
 
 
 def _value_fits(v: Any, qtype: str) -> bool:

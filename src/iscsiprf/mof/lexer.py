@@ -40,7 +40,18 @@ _NUM = r"[+-]?(?:0[xX][0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)(?![\w.])"
 _ID = r"[^\W\d]\w*"
 _SCALAR = f"(?:{_STRRUN}|{_NUM}|{_ID})"
 _ARRAY = r"\{\s*(?:" + _SCALAR + r"\s*(?:,\s*" + _SCALAR + r"\s*)*)?\}"
-_QUAL = _ID + r"\s*(?:\(\s*" + _SCALAR + r"\s*\)|" + _ARRAY + r")?(?:\s*:\s*" + _ID + r"(?:\s+" + _ID + r")*)?"
+_QUAL = (
+    _ID
+    + r"\s*(?:\(\s*"
+    + _SCALAR
+    + r"\s*\)|"
+    + _ARRAY
+    + r")?(?:\s*:\s*"
+    + _ID
+    + r"(?:\s+"
+    + _ID
+    + r")*)?"
+)
 QLIST_BODY = r"\[\s*" + _QUAL + r"(?:\s*,\s*" + _QUAL + r")*\s*\]"
 # Parts of one qualifier inside a QLIST token: name, (scalar), {array}, flavors.
 QUAL_PART_RE = re.compile(
@@ -50,7 +61,7 @@ QUAL_PART_RE = re.compile(
 ARRAY_ITEM_RE = re.compile(_SCALAR)
 STR_BODY_RE = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"', re.S)
 
-FAST_TOKEN_RE = re.compile(TOKEN_RE.pattern.replace('(\"', "(" + QLIST_BODY + '|\"', 1), re.S)
+FAST_TOKEN_RE = re.compile(TOKEN_RE.pattern.replace('("', "(" + QLIST_BODY + '|"', 1), re.S)
 
 INCLUDE_MARK = "\x00"  # a token starting with NUL stands for a preprocessor #include
 

@@ -117,7 +117,11 @@ class Parser:
     def _raw_followed_by_star(self) -> bool:
         path, line, col = self.stream.resolve(self.i)
         for seg in self.stream.segments:
-            off = seg.token_offset(self.i - seg.first) if seg.first <= self.i < seg.first + seg.count else -1
+            off = (
+                seg.token_offset(self.i - seg.first)
+                if seg.first <= self.i < seg.first + seg.count
+                else -1
+            )
             if off >= 0:
                 return seg.text.startswith("/*", off)
         return False
@@ -166,7 +170,9 @@ class Parser:
             elif lt == "qualifier":
                 self.qualifier_decl()
             else:
-                self.fail(f"expected a class, instance, qualifier declaration or #pragma, found {self.describe(t)}")
+                self.fail(
+                    f"expected a class, instance, qualifier declaration or #pragma, found {self.describe(t)}"
+                )
 
     def after_qualifiers(self, quals: Qualifiers, start: int) -> None:
         lt = self.toks[self.i].lower()
@@ -180,7 +186,9 @@ class Parser:
             quals.add(Qualifier("Association" if lt == "association" else "Indication", True))
             self.class_decl(quals, start)
         else:
-            self.fail(f"expected 'class' or 'instance' after qualifiers, found {self.describe(self.toks[self.i])}")
+            self.fail(
+                f"expected 'class' or 'instance' after qualifiers, found {self.describe(self.toks[self.i])}"
+            )
 
     def pragma(self) -> None:
         at = self.i
@@ -271,10 +279,14 @@ class Parser:
             if c == '"':
                 parts.append(self.string_value())
                 any_string = True
-            elif (c.isalpha() or c == "_") and t.upper() not in KNOWN_CONSTANTS and (
-                any_string or self._starts_string_run()
+            elif (
+                (c.isalpha() or c == "_")
+                and t.upper() not in KNOWN_CONSTANTS
+                and (any_string or self._starts_string_run())
             ):
-                self.ctx.warn(self.loc(), f"unknown identifier '{t}' used as a value; taken as NULL")
+                self.ctx.warn(
+                    self.loc(), f"unknown identifier '{t}' used as a value; taken as NULL"
+                )
                 self.i += 1
             else:
                 break
@@ -350,7 +362,9 @@ class Parser:
             up = t.upper()
             if up in KNOWN_CONSTANTS:
                 return KNOWN_CONSTANTS[up]
-            self.ctx.warn(self.loc(self.i - 1), f"unknown identifier '{t}' used as a value; taken as NULL")
+            self.ctx.warn(
+                self.loc(self.i - 1), f"unknown identifier '{t}' used as a value; taken as NULL"
+            )
             return None
         self.fail(f"expected a value, found {self.describe(t)}")
 
@@ -435,7 +449,10 @@ class Parser:
                 value = self.scalar_text(scalar, m.start(2))
             elif array:
                 at = m.start(3)
-                value = [self.scalar_text(x.group(), at + x.start()) for x in ARRAY_ITEM_RE.finditer(array, 1)]
+                value = [
+                    self.scalar_text(x.group(), at + x.start())
+                    for x in ARRAY_ITEM_RE.finditer(array, 1)
+                ]
             else:
                 value = True
             fl: tuple[str, ...] = ()
@@ -461,7 +478,9 @@ class Parser:
             up = s.upper()
             if up in KNOWN_CONSTANTS:
                 return KNOWN_CONSTANTS[up]
-            self.ctx.warn(self.loc(None, delta), f"unknown identifier '{s}' used as a value; taken as NULL")
+            self.ctx.warn(
+                self.loc(None, delta), f"unknown identifier '{s}' used as a value; taken as NULL"
+            )
             return None
         return self.number(s, delta)
 
@@ -582,7 +601,9 @@ class Parser:
         self.i += 1
         v = KNOWN_CONSTANTS.get(inner.upper())
         if not isinstance(v, int) or isinstance(v, bool):
-            self.fail(f"array size of {name} must be a non-negative integer, got '{inner}'", self.i - 1)
+            self.fail(
+                f"array size of {name} must be a non-negative integer, got '{inner}'", self.i - 1
+            )
         return v
 
     def method(self, cls: MofClass, quals: Qualifiers, rtype: str, name: str, name_at: int) -> None:
@@ -623,7 +644,9 @@ class Parser:
             if toks[self.i] == ",":
                 self.i += 1
             elif toks[self.i] != ")":
-                self.fail(f"expected ',' or ')' in parameter list, found {self.describe(toks[self.i])}")
+                self.fail(
+                    f"expected ',' or ')' in parameter list, found {self.describe(toks[self.i])}"
+                )
         self.i += 1
         self.expect(";")
         key = name.lower()

@@ -78,7 +78,9 @@ def _strip_comment(body: str) -> str:
 class _CondEval:
     """#if expressions: integers, macro names, defined(X), ! && || == != < > <= >= ( )."""
 
-    _TOK = re.compile(r"\s*(defined|[A-Za-z_]\w*|0[xX][0-9a-fA-F]+|\d+|&&|\|\||==|!=|<=|>=|[!<>()])")
+    _TOK = re.compile(
+        r"\s*(defined|[A-Za-z_]\w*|0[xX][0-9a-fA-F]+|\d+|&&|\|\||==|!=|<=|>=|[!<>()])"
+    )
 
     def __init__(self, expr: str, macros: dict[str, list[str]]) -> None:
         self.toks: list[str] = []
@@ -162,9 +164,7 @@ class _CondEval:
         raise ValueError(f"unexpected {t or 'end'!r} in #if expression")
 
 
-def _expand(
-    toks: list[str], macros: dict[str, list[str]]
-) -> tuple[list[str], list[int] | None]:
+def _expand(toks: list[str], macros: dict[str, list[str]]) -> tuple[list[str], list[int] | None]:
     """Replace macro names by their bodies (recursively, never re-entering a macro)."""
     out: list[str] = []
     origin: list[int] = []
@@ -201,7 +201,9 @@ def tokenize_file(
     lines = LineIndex(text)
     directives = list(DIRECTIVE_RE.finditer(text)) if "#" in text else []
     if not directives and not state.macros:
-        stream.add_segment(Segment(spath, text, lines, 0, len(text), 0), lex_region(text, 0, len(text)))
+        stream.add_segment(
+            Segment(spath, text, lines, 0, len(text), 0), lex_region(text, 0, len(text))
+        )
         return stream
 
     # Conditional stack entries: (this branch active, some branch already taken, parent active).
@@ -244,10 +246,10 @@ def tokenize_file(
                 except ValueError as exc:
                     raise MofError(where, str(exc)) from None
             else:
-                name = _IDENT_RE.search(rest)
-                if not name:
+                ident = _IDENT_RE.search(rest)
+                if not ident:
                     raise MofError(where, f"#{kind} needs a macro name")
-                taken = (name.group(0) in state.macros) == (kind == "ifdef")
+                taken = (ident.group(0) in state.macros) == (kind == "ifdef")
             cond.append((taken, taken, True))
             active = taken
             continue
@@ -256,7 +258,6 @@ def tokenize_file(
                 raise MofError(where, f"#{kind} without a matching #if")
             this, done, parent = cond.pop()
             if kind == "endif":
-                active = parent if not cond else (parent and cond[-1][0] if cond else parent)
                 active = parent
                 continue
             if kind == "else":
@@ -280,7 +281,11 @@ def tokenize_file(
             name = nm.group(0)
             after = body[nm.end() :]
             if after.startswith("("):
-                state.warn(Diagnostic("warning", where, f"function-like macro {name} is not supported; ignored"))
+                state.warn(
+                    Diagnostic(
+                        "warning", where, f"function-like macro {name} is not supported; ignored"
+                    )
+                )
                 continue
             state.macros[name] = lex_region(after, 0, len(after))
         elif kind == "undef":
@@ -308,7 +313,7 @@ def _include(
     include_stack: tuple[str, ...],
 ) -> None:
     spec = _strip_comment(rest).strip()
-    if len(spec) >= 2 and spec[0] in "\"<" and spec[-1] == {'"': '"', "<": ">"}[spec[0]]:
+    if len(spec) >= 2 and spec[0] in '"<' and spec[-1] == {'"': '"', "<": ">"}[spec[0]]:
         name = spec[1:-1]
     else:
         raise MofError(where, f'#include needs "file" or <file>, got {spec!r}')
@@ -319,8 +324,12 @@ def _include(
             state.warn(Diagnostic("warning", where, f"C header {name} not found; skipped"))
             state.skipped_headers.append(name)
             return
-        raise MofError(where, f"include file {name} not found (searched {path.parent}"
-                       + "".join(f", {d}" for d in state.include_dirs) + ")")
+        raise MofError(
+            where,
+            f"include file {name} not found (searched {path.parent}"
+            + "".join(f", {d}" for d in state.include_dirs)
+            + ")",
+        )
     key = os.path.normpath(os.path.abspath(found))
     if key in include_stack:
         raise MofError(where, f"recursive include of {name}")

@@ -28,7 +28,9 @@ def decode_mof_bytes(data: bytes, path: str) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         if encoding != "utf-8":
-            raise MofError(Location(path, 1, 1), f"file is not valid {encoding}: {exc.reason}") from None
+            raise MofError(
+                Location(path, 1, 1), f"file is not valid {encoding}: {exc.reason}"
+            ) from None
         # Old MOFs are often Windows-1252; keep going rather than refuse the file.
         return data.decode("cp1252", errors="replace")
 

@@ -188,6 +188,7 @@ class _Resolver:
         self.order: list[MofClass] = []
         self._passing: dict[int, list[tuple[str, Qualifier, bool]]] = {}
         self._keep: list[Qualifiers] = []
+        self._unchanged: set[int] = set()
         self._inherited_only: dict[int, Qualifiers] = {}
         self._flag_cache: dict[tuple[str, tuple[str, ...]], tuple[bool, bool]] = {}
 
@@ -303,12 +304,14 @@ class _Resolver:
                     passing.append((k, q, dis))
             self._passing[id(inherited)] = passing
             self._keep.append(inherited)  # keeps id() unique while cached
+            if len(passing) == len(inherited) and all(q.propagated for _k, q, _d in passing):
+                self._unchanged.add(id(inherited))
         if not passing:
             return local
         if not local:
             # Most inherited elements are not overridden: share one propagated copy (and
             # the copy itself, when it passes on unchanged further down the hierarchy).
-            if len(passing) == len(inherited) and all(q.propagated for _k, q, _d in passing):
+            if id(inherited) in self._unchanged:
                 return inherited
             shared = self._inherited_only.get(id(inherited))
             if shared is None:

@@ -59,6 +59,9 @@ QUAL_PART_RE = re.compile(
     r"(?:\s*:\s*(" + _ID + r"(?:\s+" + _ID + r")*))?\s*[,\]]"
 )
 ARRAY_ITEM_RE = re.compile(_SCALAR)
+# An array of plain strings (no escapes, no concatenation): its items in one findall.
+SIMPLE_STR_ARRAY_RE = re.compile(r'\{\s*(?:"[^"\\\n]*"\s*(?:,\s*"[^"\\\n]*"\s*)*)?\}')
+STR_ITEM_RE = re.compile(r'"([^"\\\n]*)"')
 STR_BODY_RE = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"', re.S)
 
 FAST_TOKEN_RE = re.compile(TOKEN_RE.pattern.replace('("', "(" + QLIST_BODY + '|"', 1), re.S)

@@ -14,7 +14,15 @@ from typing import Any, NoReturn
 
 from .constants import KNOWN_CONSTANTS
 from .errors import Diagnostic, MofError
-from .lexer import ARRAY_ITEM_RE, INCLUDE_MARK, QUAL_PART_RE, STR_BODY_RE, TokenStream
+from .lexer import (
+    ARRAY_ITEM_RE,
+    INCLUDE_MARK,
+    QUAL_PART_RE,
+    SIMPLE_STR_ARRAY_RE,
+    STR_BODY_RE,
+    STR_ITEM_RE,
+    TokenStream,
+)
 from .model import (
     INTRINSIC_TYPES,
     Instance,
@@ -448,11 +456,14 @@ class Parser:
             if scalar:
                 value = self.scalar_text(scalar, m.start(2))
             elif array:
-                at = m.start(3)
-                value = [
-                    self.scalar_text(x.group(), at + x.start())
-                    for x in ARRAY_ITEM_RE.finditer(array, 1)
-                ]
+                if SIMPLE_STR_ARRAY_RE.fullmatch(array):
+                    value = STR_ITEM_RE.findall(array)  # e.g. ValueMap {"0", "1"}: no escapes
+                else:
+                    at = m.start(3)
+                    value = [
+                        self.scalar_text(x.group(), at + x.start())
+                        for x in ARRAY_ITEM_RE.finditer(array, 1)
+                    ]
             else:
                 value = True
             fl: tuple[str, ...] = ()

@@ -151,7 +151,10 @@ def _finish(comp: _Compilation) -> CompileResult:
         _Resolver(comp, schema).run()
     except MofError as exc:
         comp.ctx.diagnostics.append(exc.diagnostic)
-    return CompileResult(schema, comp.ctx.diagnostics)
+    # Report in source order (resolution finds problems class by class, not line by line).
+    order = {path: i for i, path in enumerate(dict.fromkeys(d.location.path for d in comp.ctx.diagnostics))}
+    diags = sorted(comp.ctx.diagnostics, key=lambda d: (order[d.location.path], d.location.line, d.location.col))
+    return CompileResult(schema, diags)
 
 
 @lru_cache(maxsize=1)

@@ -152,8 +152,14 @@ def _finish(comp: _Compilation) -> CompileResult:
     except MofError as exc:
         comp.ctx.diagnostics.append(exc.diagnostic)
     # Report in source order (resolution finds problems class by class, not line by line).
-    order = {path: i for i, path in enumerate(dict.fromkeys(d.location.path for d in comp.ctx.diagnostics))}
-    diags = sorted(comp.ctx.diagnostics, key=lambda d: (order[d.location.path], d.location.line, d.location.col))
+    order = {
+        path: i
+        for i, path in enumerate(dict.fromkeys(d.location.path for d in comp.ctx.diagnostics))
+    }
+    diags = sorted(
+        comp.ctx.diagnostics,
+        key=lambda d: (order[d.location.path], d.location.line, d.location.col),
+    )
     return CompileResult(schema, diags)
 
 
@@ -192,6 +198,7 @@ class _Resolver:
         self._passing: dict[int, list[tuple[str, Qualifier, bool]]] = {}
         self._keep: list[Qualifiers] = []
         self._unchanged: set[int] = set()
+        self._decl_fast: dict[str, tuple[Any, ...]] = {}
         self._inherited_only: dict[int, Qualifiers] = {}
         self._flag_cache: dict[tuple[str, tuple[str, ...]], tuple[bool, bool]] = {}
 
@@ -403,12 +410,26 @@ class _Resolver:
     def check_qualifiers(
         self, quals: Qualifiers, scope: str, where: Location | None, what: str, cls: MofClass
     ) -> None:
+        fast = self._decl_fast
         for q in quals.values():
             if q.propagated:
                 continue
-            decl = self.decls.get(q.name.lower())
-            if decl is None:
-                continue
+            key = q.name.lower()
+            info = fast.get(key)
+            if info is None:
+                decl0 = self.decls.get(key)
+                info = fast[key] = _decl_fast_info(decl0) if decl0 is not None else ()
+            if not info:
+                continue  # undeclared: a WMI qualifier, nothing to check
+            scopes, pytype, is_array, decl = info
+            # The common cases (right scope, value of the declared type) pass without detail.
+            if scopes is None or scope in scopes:
+                v = q.value
+                if is_array:
+                    if type(v) is list and all(type(x) is pytype for x in v):
+                        continue
+                elif type(v) is pytype and (pytype is not bool or decl.type == "boolean"):
+                    continue
             self.check_against_decl(q, decl, scope, where, what, cls)
 
     def check_against_decl(
@@ -596,6 +617,23 @@ class _Resolver:
                 p.location,
                 f"CounterType of {what} must be a number or a PERF_* name, got {ct.value!r}",
             )
+
+
+_PYTYPES: dict[str, type] = {
+    "boolean": bool,
+    "string": str,
+    "datetime": str,
+    "char16": str,
+    **{t: int for t in INTEGER_TYPES},
+    "real32": float,
+    "real64": float,
+}
+
+
+def _decl_fast_info(decl: QualifierDecl) -> tuple[Any, ...]:
+    """(allowed scopes or None for any, Python type of values, array?, decl) for quick checks."""
+    scopes = None if not decl.scopes or "any" in decl.scopes else frozenset(decl.scopes)
+    return (scopes, _PYTYPES.get(decl.type, object), decl.array, decl)
 
 
 def _value_fits(v: Any, qtype: str) -> bool:

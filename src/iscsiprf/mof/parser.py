@@ -450,19 +450,23 @@ class Parser:
         """A whole `[...]` list lexed as one token (see lexer.QLIST_BODY)."""
         tok = self.toks[self.i]
         quals = Qualifiers()
-        for m in QUAL_PART_RE.finditer(tok, 1):
-            name, scalar, array, flavors = m.groups()
+        # findall (tuples) is cheaper than match objects; offsets are recomputed only for a
+        # diagnostic (`_part_offset`).
+        for n, (name, scalar, array, flavors) in enumerate(QUAL_PART_RE.findall(tok, 1)):
             value: Any
             if scalar:
-                value = self.scalar_text(scalar, m.start(2))
+                c = scalar[0]
+                if c == '"' and "\\" not in scalar and scalar.count('"') == 2:
+                    value = scalar[1:-1]
+                else:
+                    value = self.scalar_text(scalar, n, 2)
             elif array:
                 if SIMPLE_STR_ARRAY_RE.fullmatch(array):
                     value = STR_ITEM_RE.findall(array)  # e.g. ValueMap {"0", "1"}: no escapes
                 else:
-                    at = m.start(3)
                     value = [
-                        self.scalar_text(x.group(), at + x.start())
-                        for x in ARRAY_ITEM_RE.finditer(array, 1)
+                        self.scalar_text(x, n, 3, k)
+                        for k, x in enumerate(ARRAY_ITEM_RE.findall(array, 1))
                     ]
             else:
                 value = True
@@ -471,16 +475,31 @@ class Parser:
                 fl = tuple(flavors.split())
                 for f in fl:
                     if f.lower() not in FLAVORS:
-                        self.fail(f"unknown flavor '{f}' of qualifier {name}", delta=m.start(4))
+                        self.fail(
+                            f"unknown flavor '{f}' of qualifier {name}",
+                            delta=self._part_offset(n, 4),
+                        )
             key = name.lower()
             if key in quals:
-                self.fail(f"qualifier '{name}' given twice", delta=m.start(1))
+                self.fail(f"qualifier '{name}' given twice", delta=self._part_offset(n, 1))
             quals[key] = Qualifier(name, value, fl)
         self.i += 1
         return quals
 
-    def scalar_text(self, s: str, delta: int) -> Any:
-        """A value inside a one-token qualifier list; `delta` is its offset in the token."""
+    def _part_offset(self, n: int, group: int, item: int | None = None) -> int:
+        """Offset inside the current qualifier-list token of qualifier n's group (or array item)."""
+        for k, m in enumerate(QUAL_PART_RE.finditer(self.toks[self.i], 1)):
+            if k == n:
+                if item is None:
+                    return m.start(group)
+                for j, x in enumerate(ARRAY_ITEM_RE.finditer(m.group(group), 1)):
+                    if j == item:
+                        return m.start(group) + x.start()
+                return m.start(group)
+        return 0
+
+    def scalar_text(self, s: str, n: int, group: int, item: int | None = None) -> Any:
+        """A value inside a one-token qualifier list (qualifier n, regex group, array item)."""
         c = s[0]
         if c == '"':
             body = s[1:-1] if s.count('"') == 2 else "".join(STR_BODY_RE.findall(s))
@@ -490,10 +509,14 @@ class Parser:
             if up in KNOWN_CONSTANTS:
                 return KNOWN_CONSTANTS[up]
             self.ctx.warn(
-                self.loc(None, delta), f"unknown identifier '{s}' used as a value; taken as NULL"
+                self.loc(None, self._part_offset(n, group, item)),
+                f"unknown identifier '{s}' used as a value; taken as NULL",
             )
             return None
-        return self.number(s, delta)
+        try:
+            return self.number(s)
+        except MofError as exc:
+            raise MofError(self.loc(None, self._part_offset(n, group, item)), exc.message) from None
 
     def qualifier_decl(self) -> None:
         at = self.i

@@ -198,6 +198,7 @@ class _Resolver:
         self._passing: dict[int, list[tuple[str, Qualifier, bool]]] = {}
         self._keep: list[Qualifiers] = []
         self._unchanged: set[int] = set()
+        self._inherit_cache: dict[str, tuple[dict[str, Property], dict[str, Method]]] = {}
         self._decl_fast: dict[str, tuple[Any, ...]] = {}
         self._inherited_only: dict[int, Qualifiers] = {}
         self._flag_cache: dict[tuple[str, tuple[str, ...]], tuple[bool, bool]] = {}
@@ -346,61 +347,58 @@ class _Resolver:
         out.update(local)
         return out
 
+    def _inheritable(self, sup: MofClass) -> tuple[dict[str, Property], dict[str, Method]]:
+        """What every subclass of `sup` inherits before overrides (computed once per class)."""
+        got = self._inherit_cache.get(sup.name.lower())
+        if got is not None:
+            return got
+        props: dict[str, Property] = {}
+        for k, sp in sup.properties.items():
+            quals = self.merge_qualifiers(sp.qualifiers, _EMPTY, None, sp.name)
+            if quals is sp.qualifiers:
+                props[k] = sp  # unchanged declaration: shared by the whole hierarchy
+            else:
+                props[k] = Property(
+                    sp.name, sp.type, quals, sp.array, sp.array_size, sp.ref_class,
+                    sp.default, sp.class_origin, sp.location,
+                )  # fmt: skip
+        methods: dict[str, Method] = {}
+        for k, sm in sup.methods.items():
+            mquals = self.merge_qualifiers(sm.qualifiers, _EMPTY, None, sm.name)
+            methods[k] = (
+                sm
+                if mquals is sm.qualifiers
+                else Method(
+                    sm.name, sm.return_type, sm.parameters, mquals, sm.class_origin, sm.location
+                )
+            )
+        self._inherit_cache[sup.name.lower()] = (props, methods)
+        return props, methods
+
     def inherit(self, cls: MofClass, sup: MofClass) -> None:
         cls.qualifiers = self.merge_qualifiers(
             sup.qualifiers, cls.qualifiers, cls.location, f"class {cls.name}"
         )
-        local_props = cls.properties
-        props: dict[str, Property] = {}
-        for k, sp in sup.properties.items():
-            lp = local_props.get(k)
-            if lp is None:
-                quals = self.merge_qualifiers(sp.qualifiers, _EMPTY, None, sp.name)
-                if quals is sp.qualifiers:
-                    props[k] = sp  # unchanged declaration: shared by the whole hierarchy
-                else:
-                    props[k] = Property(
-                        sp.name,
-                        sp.type,
-                        quals,
-                        sp.array,
-                        sp.array_size,
-                        sp.ref_class,
-                        sp.default,
-                        sp.class_origin,
-                        sp.location,
-                    )
-            else:
+        base_props, base_methods = self._inheritable(sup)
+        props = dict(base_props)  # inherited first, in the superclass's order
+        for k, lp in cls.properties.items():
+            sp = sup.properties.get(k)
+            if sp is not None:  # an override keeps the inherited position
                 lp.qualifiers = self.merge_qualifiers(
                     sp.qualifiers, lp.qualifiers, lp.location, f"property {cls.name}.{lp.name}"
                 )
                 lp.class_origin = sp.class_origin
-                props[k] = lp
-        for k, lp in local_props.items():
-            if k not in props:
-                props[k] = lp
+            props[k] = lp
         cls.properties = props
-        methods: dict[str, Method] = {}
-        for k, sm in sup.methods.items():
-            lm = cls.methods.get(k)
-            if lm is None:
-                methods[k] = Method(
-                    sm.name,
-                    sm.return_type,
-                    sm.parameters,
-                    self.merge_qualifiers(sm.qualifiers, _EMPTY, None, sm.name),
-                    sm.class_origin,
-                    sm.location,
-                )
-            else:
+        methods = dict(base_methods)
+        for k, lm in cls.methods.items():
+            sm = sup.methods.get(k)
+            if sm is not None:
                 lm.qualifiers = self.merge_qualifiers(
                     sm.qualifiers, lm.qualifiers, lm.location, f"method {cls.name}.{lm.name}"
                 )
                 lm.class_origin = sm.class_origin
-                methods[k] = lm
-        for k, lm in cls.methods.items():
-            if k not in methods:
-                methods[k] = lm
+            methods[k] = lm
         cls.methods = methods
         cls.is_association = cls.is_association or sup.is_association
         cls.is_indication = cls.is_indication or sup.is_indication

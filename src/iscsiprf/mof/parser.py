@@ -355,7 +355,7 @@ class Parser:
             return v
         if (c.isalpha() or c == "_") and self._starts_string_run():
             return self.string_run()
-        if c.isdigit() or c in "+-.":
+        if c and (c.isdigit() or c in "+-."):
             self.i += 1
             return self.number(t, 0, self.i - 1)
         if c == "'":

@@ -1,0 +1,106 @@
+"""`iscsiprf serve`: the collector and both HTTP endpoints in one process, until a signal."""
+
+from __future__ import annotations
+
+import signal
+import ssl
+import threading
+from dataclasses import dataclass
+from types import FrameType
+
+from .apps import cimxml_app, metrics_app
+from .cimxml_ops import DEFAULT_NAMESPACE, CimOperations
+from .http import BasicAuth, HttpServer, ServerConfig
+from .logs import log_event
+from .metrics import MetricsView
+from .source import InstanceSource
+
+DEFAULT_CIMXML = ("127.0.0.1", 5988)
+DEFAULT_METRICS = ("127.0.0.1", 9745)
+
+
+@dataclass(slots=True)
+class ServeOptions:
+    cimxml: tuple[str, int] = DEFAULT_CIMXML
+    metrics: tuple[str, int] = DEFAULT_METRICS
+    auth: BasicAuth | None = None
+    ssl_context: ssl.SSLContext | None = None
+    namespace: str = DEFAULT_NAMESPACE
+    max_body: int = 1 << 20
+    read_timeout: float = 10.0
+    request_deadline: float = 30.0
+
+
+def _config(addr: tuple[str, int], opts: ServeOptions) -> ServerConfig:
+    return ServerConfig(
+        host=addr[0],
+        port=addr[1],
+        max_body=opts.max_body,
+        read_timeout=opts.read_timeout,
+        request_deadline=opts.request_deadline,
+        auth=opts.auth,
+        ssl_context=opts.ssl_context,
+    )
+
+
+class Service:
+    """The running servers over one source; `stop()` shuts them down and closes the source."""
+
+    def __init__(self, source: InstanceSource, opts: ServeOptions) -> None:
+        self.source = source
+        ops = CimOperations(source, namespace=opts.namespace, host=opts.cimxml[0])
+        self.metrics_view = MetricsView(source)
+        self.servers = [HttpServer("cimxml", _config(opts.cimxml, opts), cimxml_app(ops))]
+        try:
+            self.servers.append(
+                HttpServer("metrics", _config(opts.metrics, opts), metrics_app(self.metrics_view))
+            )
+        except OSError:
+            self.servers[0].stop()
+            raise
+        self._stopped = False
+
+    def start(self) -> None:
+        for s in self.servers:
+            s.start()
+            host, port = s.address
+            log_event(
+                "listening",
+                endpoint=s.name,
+                url=f"{s.scheme}://{host}:{port}",
+                host=host,
+                port=port,
+                auth=self.servers[0]._server.config.auth is not None,
+            )
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        for s in self.servers:
+            s.stop()
+        self.source.close()  # the collector flushes its state here
+        log_event("stopped")
+
+
+def run(source: InstanceSource, opts: ServeOptions) -> None:
+    """Serve until SIGTERM or SIGINT, then shut down cleanly."""
+    done = threading.Event()
+    received: list[str] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        received.append(signal.Signals(signum).name)
+        done.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    service = Service(source, opts)
+    try:
+        service.start()
+        log_event("ready", source=str(source.health().get("source", type(source).__name__)))
+        while not done.wait(1.0):
+            pass
+        log_event("shutdown", signal=received[0] if received else "")
+    finally:
+        service.stop()
+        for s, h in previous.items():
+            signal.signal(s, h)

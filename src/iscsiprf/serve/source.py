@@ -1,0 +1,172 @@
+"""Where the servers get classes and instances: one small protocol, and the snapshot source.
+
+The CIM-XML server, the Prometheus collector and `watch` read instances through
+`InstanceSource` only, so a live collector (strongSwan, through the broker) and a recorded
+snapshot (a JSON file written by `iscsiprf query --format json`) serve the same way.
+
+An instance is a plain dict: `InstanceName` (the key), `Active`, the data items by their MOF
+names, and optionally `__CLASS` when it is not the class that was asked for.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from iscsiprf.mof.model import Schema
+from iscsiprf.wql.snapshot import SnapshotError, parse_snapshot
+
+DEFAULT_SNAPSHOT_CLASS = "MSiSCSI_MMIPSECStats"
+"""Objects in a snapshot without `__CLASS` are instances of this class (issue 4's file format)."""
+
+Instance = dict[str, Any]
+
+
+class SourceError(Exception):
+    """A source could not be opened or read; the message is one sentence for the user."""
+
+
+@runtime_checkable
+class InstanceSource(Protocol):
+    """What the servers need from a collector."""
+
+    @property
+    def schema(self) -> Schema: ...
+
+    def enumerate(self, class_name: str) -> list[Instance]:
+        """Instances whose class is `class_name` (subclasses may be included; callers filter)."""
+        ...
+
+    def get(self, class_name: str, instance_name: str) -> Instance | None: ...
+
+    def health(self) -> Mapping[str, Any]:
+        """`events_processed` (int), `source_errors` (int), `last_success` (unix time or None)."""
+        ...
+
+    def close(self) -> None:
+        """Stop collecting and flush state; called once at shutdown."""
+        ...
+
+
+def instance_class(inst: Mapping[str, Any], default: str) -> str:
+    cls = inst.get("__CLASS")
+    return cls if isinstance(cls, str) and cls else default
+
+
+class SnapshotSource:
+    """Instances from a JSON snapshot file (checked by the wql layer's snapshot reader).
+
+    The file is re-read when its modification time or size changes, so `watch --snapshot`
+    follows a file that something else rewrites; between changes nothing is copied.
+    """
+
+    def __init__(self, schema: Schema, path: str | Path) -> None:
+        self._schema = schema
+        self._path = str(path)
+        self._stamp: tuple[int, int] | None = None
+        self._by_class: dict[str, list[Instance]] = {}
+        self._by_key: dict[tuple[str, str], Instance] = {}
+        self._lock = threading.Lock()
+        self._loaded_at = 0.0
+        self._errors = 0
+        self._reload(initial=True)
+
+    def _reload(self, initial: bool = False) -> None:
+        try:
+            st = os.stat(self._path)
+            stamp = (st.st_mtime_ns, st.st_size)
+            if stamp == self._stamp:
+                return
+            with open(self._path, encoding="utf-8") as f:
+                text = f.read()
+            instances = parse_snapshot(text, self._schema, self._path)
+        except (OSError, UnicodeDecodeError, SnapshotError) as e:
+            if initial:
+                raise SourceError(_snapshot_message(self._path, e)) from None
+            self._errors += 1  # keep serving the last good snapshot
+            return
+        by_class: dict[str, list[Instance]] = {}
+        by_key: dict[tuple[str, str], Instance] = {}
+        for inst in instances:
+            cls = str(inst.get("__CLASS") or DEFAULT_SNAPSHOT_CLASS).lower()
+            by_class.setdefault(cls, []).append(inst)
+            by_key[(cls, str(inst.get("InstanceName", "")).lower())] = inst
+        with self._lock:
+            self._by_class, self._by_key, self._stamp = by_class, by_key, stamp
+            self._loaded_at = time.time()
+
+    @property
+    def schema(self) -> Schema:
+        return self._schema
+
+    def enumerate(self, class_name: str) -> list[Instance]:
+        self._reload()
+        return list(self._by_class.get(class_name.lower(), ()))
+
+    def get(self, class_name: str, instance_name: str) -> Instance | None:
+        self._reload()
+        return self._by_key.get((class_name.lower(), instance_name.lower()))
+
+    def health(self) -> Mapping[str, Any]:
+        return {
+            "source": f"snapshot {self._path}",
+            "events_processed": 0,
+            "source_errors": self._errors,
+            "last_success": self._loaded_at,
+        }
+
+    def close(self) -> None:
+        pass
+
+
+def _snapshot_message(path: str, e: Exception) -> str:
+    if isinstance(e, SnapshotError):
+        return str(e).replace(": error: ", ": ", 1)
+    if isinstance(e, OSError):
+        return f"{path}: cannot read snapshot: {e.strerror or e}"
+    return f"{path}: not UTF-8 text"
+
+
+def load_snapshot(schema: Schema, path: str | Path) -> SnapshotSource:
+    """Open a snapshot file (the format `iscsiprf query --format json` writes)."""
+    return SnapshotSource(schema, path)
+
+
+def open_live_source(config_path: Path | None) -> InstanceSource:
+    """THE hook for `--config` (and for no source option): the live strongSwan collector.
+
+    The ipsec layer builds providers from the TOML file, registers them with a broker and
+    starts collecting; whatever it returns only has to satisfy `InstanceSource`.
+    """
+    try:
+        from iscsiprf.ipsec import open_collector
+        from iscsiprf.ipsec.config import ConfigError
+        from iscsiprf.ipsec.state import StateError
+    except ImportError as e:
+        raise SourceError(
+            f"the live collector is not available ({e}); use --snapshot FILE.json"
+        ) from None
+    try:
+        source: InstanceSource = open_collector(config_path)
+    except (ConfigError, StateError) as e:
+        raise SourceError(str(e).replace(": error: ", ": ", 1)) from None
+    except OSError as e:
+        raise SourceError(f"cannot start the live collector: {e.strerror or e}") from None
+    return source
+
+
+def instances_of(source: InstanceSource, class_name: str) -> list[tuple[str, Instance]]:
+    """Instances of a class and of its subclasses, each with its own class name."""
+    schema = source.schema
+    cls = schema.cls(class_name)
+    out: list[tuple[str, Instance]] = []
+    for c in [cls, *schema.subclasses(cls.name)]:
+        lname = c.name.lower()
+        for inst in source.enumerate(c.name):
+            if instance_class(inst, c.name).lower() == lname:
+                out.append((c.name, inst))
+    return out

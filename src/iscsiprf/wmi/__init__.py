@@ -1,0 +1,39 @@
+"""wmi layer: the WMI runtime between providers ("miniports") and consumers.
+
+* :mod:`.provider` — the provider API (GUID list, ``query_data_block`` returning data blocks).
+* :mod:`.broker` — the WMI service: registration, instance names, WNODE replies, statuses,
+  and the consumer API (``Broker.enumerate`` / ``get_instance`` / ``classes_with_instances``).
+* :mod:`.wnode` — the WNODE codec, bytes <-> objects, byte-exact to ``wmistr.h`` on x64.
+* :mod:`.naming` — instance names (PDO, base name, list, dynamic).
+* :mod:`.status` — NTSTATUS values and :class:`WmiStatusError`.
+"""
+
+from .broker import Broker, ProviderHealth, Sample, WmiReply
+from .naming import Naming
+from .provider import (
+    DYNAMIC_INSTANCE_COUNT,
+    BlocksProvider,
+    DataBlocks,
+    GuidRegInfo,
+    ValuesProvider,
+    WmiProvider,
+)
+from .status import NtStatus, WmiStatusError
+from .wnode import WnodeError
+
+__all__ = [
+    "DYNAMIC_INSTANCE_COUNT",
+    "BlocksProvider",
+    "Broker",
+    "DataBlocks",
+    "GuidRegInfo",
+    "Naming",
+    "NtStatus",
+    "ProviderHealth",
+    "Sample",
+    "ValuesProvider",
+    "WmiProvider",
+    "WmiReply",
+    "WmiStatusError",
+    "WnodeError",
+]

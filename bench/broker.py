@@ -3,8 +3,10 @@
 Path measured per enumeration: each provider packs its counters into a data block (codegen
 layout) -> the broker builds one WNODE_ALL_DATA per provider (PDO names, chained by Linkage) ->
 the consumer side walks the chain, decodes names and data blocks -> instance dicts with
-InstanceName/Active -> a WQL-like filter (``WHERE Active = TRUE AND AuthenticationFailures > 5``).
-Reference, same run: the same instances as a plain list of dicts, filtered by the same predicate.
+InstanceName/Active -> the real WQL engine (``SELECT * FROM MSiSCSI_MMIPSECStats WHERE Active =
+TRUE AND AuthenticationFailures > 5``, compiled once by iscsiprf.wql).
+Reference, same run: the same instances as a plain list of dicts, filtered by the same condition
+written in Python.
 
 Run: PYTHONPATH=src .venv/bin/python bench/broker.py [--quick]
 """
@@ -19,13 +21,15 @@ from typing import Any
 from iscsiprf.codegen.layout import class_layout
 from iscsiprf.mof import load_builtin_schema
 from iscsiprf.wmi.broker import Broker
+from iscsiprf.wql import compile_query
 from iscsiprf.wmi.provider import ValuesProvider
 
 CLASS = "MSiSCSI_MMIPSECStats"
+WQL = f"SELECT * FROM {CLASS} WHERE Active = TRUE AND AuthenticationFailures > 5"
 GOAL = 100_000  # instances/s end to end
 
 
-def where(row: dict[str, Any]) -> bool:
+def where(row: dict[str, Any]) -> bool:  # the plain-Python reference filter
     return row["Active"] is True and row["AuthenticationFailures"] > 5
 
 
@@ -79,9 +83,11 @@ def main() -> None:
                 ValuesProvider(f"ROOT\\ISCSIPRT\\{k:04d}", {CLASS: layout}, {CLASS: [counters(k)]})
             )
 
+        query = compile_query(WQL, schema)
+
         def through_broker(broker: Broker = broker, n: int = n) -> int:
             rows = broker.enumerate(CLASS)
-            hits = [r for r in rows if where(r)]
+            hits = query.filter(rows)
             assert len(rows) == n
             return len(hits)
 

@@ -21,8 +21,8 @@ from typing import Any
 from iscsiprf.codegen.layout import class_layout
 from iscsiprf.mof import load_builtin_schema
 from iscsiprf.wmi.broker import Broker
-from iscsiprf.wql import compile_query
 from iscsiprf.wmi.provider import ValuesProvider
+from iscsiprf.wql import compile_query
 
 CLASS = "MSiSCSI_MMIPSECStats"
 WQL = f"SELECT * FROM {CLASS} WHERE Active = TRUE AND AuthenticationFailures > 5"
@@ -85,7 +85,7 @@ def main() -> None:
 
         query = compile_query(WQL, schema)
 
-        def through_broker(broker: Broker = broker, n: int = n) -> int:
+        def through_broker(broker: Broker = broker, n: int = n, query: Any = query) -> int:
             rows = broker.enumerate(CLASS)
             hits = query.filter(rows)
             assert len(rows) == n

@@ -167,11 +167,15 @@ def test_snapshot_that_cannot_be_read(tmp_path: Path) -> None:
     assert r.exit_code == 1 and "not UTF-8" in r.stderr
 
 
-def test_live_source_is_a_clear_user_error_until_wired(tmp_path: Path) -> None:
-    r = run("query", "SELECT * FROM MSiSCSI_MMIPSECStats", "--config", str(tmp_path / "c.toml"))
+def test_live_source_config_errors_are_one_clear_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    r = run("query", "SELECT * FROM MSiSCSI_MMIPSECStats", "--config", str(cfg))
     assert r.exit_code == 1
-    assert r.stderr.startswith("iscsiprf: error: live collection (")
-    assert "not available yet" in r.stderr
+    assert r.stderr == f"iscsiprf: error: {cfg}:1:1: cannot read: No such file or directory\n"
+    cfg.write_text("[[adapter]]\ndevice = 5\n")
+    r = run("query", "SELECT * FROM MSiSCSI_MMIPSECStats", "--config", str(cfg))
+    assert r.exit_code == 1
+    assert r.stderr == f"iscsiprf: error: {cfg}:2:1: device must be a non-empty string\n"
     r = run("query", "SELECT * FROM MSiSCSI_MMIPSECStats", "--config", "a", "--snapshot", "b")
     assert r.stderr == "iscsiprf: error: give either --snapshot or --config, not both\n"
 
@@ -210,3 +214,23 @@ def test_mixed_classes_get_one_class_column(snap: Path) -> None:
     header = r.stdout.splitlines()[0].split(",")
     assert header[:4] == ["__CLASS", "InstanceName", "Active", "ActiveSA"]
     assert header.count("Caption") == 1
+
+
+def test_one_shot_config_query_without_daemon_or_state(tmp_path: Path) -> None:
+    """No serve running, no daemon: the instance still answers (Active FALSE, zeros), and what
+    may be stale is said on stderr, never inside the JSON."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        "[[adapter]]\n"
+        'device = "ROOT\\\\ISCSIPRT\\\\0007"\n'
+        f'vici = "unix://{tmp_path}/none.vici"\n'
+        f'error_notify = "unix://{tmp_path}/none.enfy"\n'
+        f'state = "{tmp_path}/state.db"\n'
+    )
+    r = run("query", "SELECT * FROM MSiSCSI_MMIPSECStats", "--config", str(cfg), "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert [(x["InstanceName"], x["Active"], x["OakleyMainMode"]) for x in rows] == [
+        ("ROOT\\ISCSIPRT\\0007_0", False, 0)
+    ]
+    assert "no state file" in r.stderr and "does not answer" in r.stderr

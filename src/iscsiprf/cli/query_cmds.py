@@ -73,10 +73,18 @@ def _live_source(config_path: str | None) -> InstanceSource:
     ``enumerate(class_name)`` answers for the class and its subclasses, e.g. an
     ``iscsiprf.wmi.broker.Broker`` with the adapters' providers registered.
     """
-    where = f" ({config_path})" if config_path else ""
-    _fail(
-        f"live collection{where} is not available yet; query a snapshot with --snapshot FILE.json"
-    )
+    from ..ipsec import IpsecError, open_source
+
+    try:
+        source = open_source(config_path)
+    except IpsecError as exc:
+        _fail(str(exc).replace(": error: ", ": ", 1))
+    except OSError as exc:
+        _fail(f"cannot read the live counters: {exc.strerror or exc}")
+    # What may be stale goes to stderr, never into --format json output.
+    for note in source.notes:
+        click.echo(f"iscsiprf: note: {note}", err=True)
+    return source  # type: ignore[no-any-return]
 
 
 def _source(schema: Schema, snapshot: str | None, config: str | None) -> StampedSource:

@@ -142,17 +142,11 @@ def open_live_source(config_path: Path | None) -> InstanceSource:
     The ipsec layer builds providers from the TOML file, registers them with a broker and
     starts collecting; whatever it returns only has to satisfy `InstanceSource`.
     """
-    try:
-        from iscsiprf.ipsec import open_collector
-        from iscsiprf.ipsec.config import ConfigError
-        from iscsiprf.ipsec.state import StateError
-    except ImportError as e:
-        raise SourceError(
-            f"the live collector is not available ({e}); use --snapshot FILE.json"
-        ) from None
+    from iscsiprf.ipsec import IpsecError, open_collector
+
     try:
         source: InstanceSource = open_collector(config_path)
-    except (ConfigError, StateError) as e:
+    except IpsecError as e:  # configuration, state file and other user errors of the ipsec layer
         raise SourceError(str(e).replace(": error: ", ": ", 1)) from None
     except OSError as e:
         raise SourceError(f"cannot start the live collector: {e.strerror or e}") from None

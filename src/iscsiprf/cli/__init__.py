@@ -7,6 +7,7 @@ for the HTTP server, rich or the lab (start-up time counts in the compile benchm
 from __future__ import annotations
 
 import importlib
+import sys
 
 import click
 
@@ -54,4 +55,16 @@ cli._loaded = set()
 
 
 def main() -> None:
-    cli(prog_name="iscsiprf")
+    """Console entry point: user errors are handled by each command; this is the last guard
+    so that nothing a user does ends in a Python traceback."""
+    try:
+        cli(prog_name="iscsiprf", standalone_mode=True)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:  # e.g. `iscsiprf mof header x.mof | head`
+        sys.stderr.close()
+        sys.exit(0)
+    except Exception as exc:  # a bug: say so in one line, with what to report
+        print(f"iscsiprf: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("iscsiprf: please report this with the command line that caused it", file=sys.stderr)
+        sys.exit(70)

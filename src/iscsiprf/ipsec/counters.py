@@ -57,7 +57,6 @@ CREDIT_TTL = 5.0  # seconds a decryption-failure credit waits for its "invalid" 
 STATE_VERSION = 1
 
 _PENDING_CHILD_STATES = frozenset({"CREATED", "INSTALLING", "REKEYING", "UPDATING"})
-_AEAD_MARKERS = ("GCM", "CCM", "POLY1305")
 
 # xfrm_stat field -> (class, property)
 XFRM_STAT_RULES: dict[str, tuple[str, str]] = {
@@ -97,7 +96,7 @@ def _categories(child: ChildSa) -> tuple[str, ...]:
     encr = child.encr_alg.upper()
     if child.protocol.upper() == "ESP" and encr not in ("", "NULL"):
         cats.append("Confidential")
-    if child.protocol.upper() == "AH" or child.integ_alg or any(m in encr for m in _AEAD_MARKERS):
+    if child.protocol.upper() == "AH":  # the MOF: "bytes sent using the AH protocol"
         cats.append("Authenticated")
     mode = child.mode.upper()
     if mode == "TUNNEL":

@@ -320,9 +320,10 @@ QM_RULES: dict[str, Rule] = {
     "AuthenticatedBytesSent": Rule(
         Kind.CUMULATIVE,
         "vici `list-sas`, child events",
-        "Σ `bytes-out` of CHILD_SAs with integrity (AH, ESP with integ or AEAD)",
+        "Σ `bytes-out` of AH CHILD_SAs (the MOF: bytes sent using the AH protocol; ESP's own "
+        "integrity protection is not AH and stays in ConfidentialBytes)",
         "H",
-        "as above",
+        "as above; AH needs the kernel backend (kernel-libipsec has ESP only)",
         f"{_V}::test_bytes_ledger",
     ),
     "AuthenticatedBytesReceived": Rule(

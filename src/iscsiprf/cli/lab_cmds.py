@@ -1,0 +1,152 @@
+"""`iscsiprf lab up|down|status|demo`: the two-namespace strongSwan lab (as root)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from iscsiprf.lab import install, lifecycle, preflight, topology
+from iscsiprf.lab.netns import LabError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_dir_option = click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=topology.DEFAULT_DIR,
+    show_default=True,
+    help="Lab directory (configs, sockets, logs, PID files).",
+)
+_prefix_option = click.option(
+    "--prefix",
+    default=topology.DEFAULT_PREFIX,
+    show_default=True,
+    help="Namespace name prefix: namespaces are <prefix>A and <prefix>B.",
+)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"iscsiprf: error: {message}", err=True)
+    raise SystemExit(1)
+
+
+def _lab_errors(func: F) -> F:
+    """Report lab failures as one line on stderr, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (LabError, OSError, ValueError) as exc:
+            _fail(str(exc))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _require_machine() -> None:
+    problems = preflight.machine_problems()
+    if problems:
+        _fail("; ".join(problems))
+
+
+def _existing_lab(directory: Path) -> topology.Lab:
+    lab = topology.load_lab(directory)
+    if lab is None:
+        _fail(f"no lab in {directory.absolute()} (start one with `iscsiprf lab up`)")
+        raise AssertionError  # unreachable: _fail exits
+    return lab
+
+
+@click.group("lab")
+def lab_group() -> None:
+    """Two network namespaces, one strongSwan charon in each (IKEv1 main mode and IKEv2)."""
+
+
+@lab_group.command("up")
+@_dir_option
+@_prefix_option
+@click.option("--install", "do_install", is_flag=True, help="apt-get install missing packages.")
+@_lab_errors
+def up_cmd(directory: Path, prefix: str, do_install: bool) -> None:
+    """Create the namespaces, start both daemons, load the connections; print the adapters."""
+    _require_machine()
+    if do_install:
+        install.ensure_installed(echo=lambda line: click.echo(line, err=True))
+    elif missing := install.missing_packages():
+        _fail(f"missing packages: {', '.join(missing)} (add --install, or run `iscsiprf lab demo`)")
+    known = topology.load_lab(directory)
+    if known is not None and known.prefix != prefix:
+        _fail(f"{directory} already holds a lab with prefix {known.prefix!r}; use `lab down` first")
+    lab = topology.make_lab(directory, prefix)
+    lifecycle.up(lab)
+    click.echo(lifecycle.adapters_toml(lab), nl=False)
+    click.echo(f"(also written to {lab.adapters_file}, for --config)", err=True)
+
+
+@lab_group.command("down")
+@_dir_option
+@_lab_errors
+def down_cmd(directory: Path) -> None:
+    """Stop both daemons (by saved PID) and delete both namespaces."""
+    _require_machine()
+    lab = topology.load_lab(directory)
+    if lab is None:
+        click.echo(f"no lab in {directory.absolute()}")
+        return
+    lifecycle.down(lab)
+    click.echo(f"lab {lab.a.netns}/{lab.b.netns} down")
+
+
+@lab_group.command("status")
+@_dir_option
+@_lab_errors
+def status_cmd(directory: Path) -> None:
+    """Namespaces, daemons and their IKE/CHILD SAs."""
+    lab = _existing_lab(directory)
+    for entry in lifecycle.status(lab):
+        node = entry.node
+        netns = "present" if entry.netns_present else "MISSING"
+        daemon = f"charon pid {entry.pid}" if entry.pid else "charon NOT RUNNING"
+        if entry.version:
+            daemon += f" (strongSwan {entry.version})"
+        click.echo(f"node {node.key}  {node.device}  netns {node.netns} {netns}  {daemon}")
+        click.echo(f"  vici {node.vici_uri}")
+        if entry.error:
+            click.echo(f"  error: {entry.error}")
+        if entry.pid and not entry.ike_sas:
+            click.echo("  no IKE_SA")
+        for sa in entry.ike_sas:
+            click.echo(
+                f"  IKE_SA {sa['name']}[{sa.get('uniqueid', '?')}] IKEv{sa.get('version', '?')}"
+                f" {sa.get('state', '?')} {sa.get('local-host', '')}...{sa.get('remote-host', '')}"
+            )
+            for child in sa.get("child-sas", {}).values():
+                click.echo(
+                    f"    CHILD_SA {child.get('name')}{{{child.get('uniqueid', '?')}}}"
+                    f" {child.get('state', '?')} {child.get('mode', '')}"
+                    f" in {child.get('packets-in', 0)} pkts, out {child.get('packets-out', 0)} pkts"
+                )
+
+
+@lab_group.command("demo")
+@_dir_option
+@_prefix_option
+@click.option("--keep", is_flag=True, help="Leave the lab running at the end.")
+@_lab_errors
+def demo_cmd(directory: Path, prefix: str, keep: bool) -> None:
+    """Install what is missing, bring the lab up, negotiate, fail, show live counters, tear down."""
+    from iscsiprf.lab import demo
+
+    _require_machine()
+    if not demo.run(topology.make_lab(directory, prefix), keep=keep):
+        raise SystemExit(130)  # interrupted (Ctrl-C), after tearing the lab down
+
+
+def register(cli: click.Group) -> None:
+    """Add this module's commands to the top-level group."""
+    cli.add_command(lab_group)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import subprocess
 import time
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from rich.table import Table
 from . import install, lifecycle, scenarios
 from .observe import ENFY_NAMES
 from .scenarios import LabSession
+from .serve_view import ServeView
 from .topology import Lab
 
 
@@ -34,7 +34,7 @@ def run(lab: Lab, keep: bool = False, console: Console | None = None) -> bool:
     completed = False
     try:
         session = LabSession(lab)
-        with _watch(lab) as view:
+        with _watch(lab, console) as view:
             _provoke_failures(session, console)
             session.reset()  # the tunnels start from no SA at all
             _negotiate(session, console)
@@ -92,34 +92,29 @@ def _provoke_failures(session: LabSession, console: Console) -> None:
 
 
 class _LiveView:
-    """iscsiprf's collectors on both daemons (as `serve` runs them), shown as WMI instances."""
+    """`iscsiprf serve --config` on the lab's adapters, its counters read back over CIM-XML."""
 
-    def __init__(self, lab: Lab) -> None:
-        from iscsiprf.ipsec.live import open_collector
-
+    def __init__(self, lab: Lab, console: Console) -> None:
         self.lab = lab
-        config = lab.adapters_file
         for node in lab.nodes:
             # The demo counts from zero; a real deployment keeps its state file across runs.
             node.state_file.unlink(missing_ok=True)
-        self.source = open_collector(config)
+        self.server = ServeView(lab.adapters_file)
+        urls = self.server.urls
+        console.print(
+            f"iscsiprf serve --config {lab.adapters_file} (pid {self.server.pid}): "
+            f"CIM-XML {urls.get('cimxml')}, metrics {urls.get('metrics')}/metrics"
+        )
 
     def __enter__(self) -> _LiveView:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        # Closing cuts the collectors' sockets under their reader threads: not worth a warning.
-        logger = logging.getLogger("iscsiprf.ipsec")
-        level = logger.level
-        logger.setLevel(logging.ERROR)
-        try:
-            self.source.close()
-        finally:
-            logger.setLevel(level)
+        self.server.close()
 
     def wait_for_bytes(self, console: Console, timeout: float = 8.0) -> None:
-        """Until the collector of node A has taken in the tunnel bytes the daemon reports (SA
-        byte counts are sampled every few seconds, unlike events)."""
+        """Until the server's collector of node A has taken in the tunnel bytes the daemon
+        reports (SA byte counts are sampled, unlike events)."""
         from .control import Control
 
         with Control.of(self.lab.a) as control:
@@ -131,17 +126,19 @@ class _LiveView:
         console.print("[dim]waiting for the collectors' next SA sample...[/]")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            instances = self.source.enumerate("MSiSCSI_QMIPSECStats")
+            instances = self.server.enumerate("MSiSCSI_QMIPSECStats")
             mine = [i for i in instances if i["InstanceName"] == f"{self.lab.a.device}_0"]
-            if mine and int(mine[0].get("TunnelBytesSent", 0)) >= sent:
+            if mine and int(mine[0].get("TunnelBytesSent") or 0) >= sent:
                 return
             time.sleep(0.2)
 
     def show(self, console: Console) -> None:
-        schema = self.source.schema
+        from iscsiprf.mof import load_builtin_schema
+
+        schema = load_builtin_schema()
         for class_name in ("MSiSCSI_MMIPSECStats", "MSiSCSI_QMIPSECStats"):
-            instances = self.source.enumerate(class_name)
-            table = Table(title=f"{class_name} (live, from iscsiprf's collectors)")
+            instances = self.server.enumerate(class_name)
+            table = Table(title=f"{class_name} (CIM-XML EnumerateInstances, root/wmi)")
             table.add_column("property")
             for inst in instances:
                 table.add_column(str(inst["InstanceName"]), justify="right")
@@ -151,5 +148,5 @@ class _LiveView:
             console.print(table)
 
 
-def _watch(lab: Lab) -> _LiveView:
-    return _LiveView(lab)
+def _watch(lab: Lab, console: Console) -> _LiveView:
+    return _LiveView(lab, console)

@@ -1,4 +1,4 @@
-"""Shared test helpers: where the reference corpus lives (../shared beside the project root)."""
+"""Fixtures shared by all tests (helpers that tests import live in shared_data.py)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,7 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
-CORPUS = SHARED / "corpus"
-SEED_PAGE = SHARED / "seed" / "000_f3a075989f990e0f.txt"
-
-
-def need_shared(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"reference data {path} is not present beside the project")
-    return path
+from shared_data import CORPUS, need_shared
 
 
 @pytest.fixture(scope="session")
@@ -27,11 +18,3 @@ def cim_schema_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with zipfile.ZipFile(zpath) as z:
         z.extractall(out)
     return out
-
-
-def seed_class_text() -> str:
-    """The MOF class exactly as the documentation page prints it."""
-    text = need_shared(SEED_PAGE).read_text(encoding="utf-8")
-    start = text.index("class MSiSCSI_MMIPSECStats")
-    end = text.index("};", start) + 2
-    return text[start:end]

@@ -8,7 +8,7 @@ import pytest
 
 from iscsiprf.mof import compile_files, compile_text, load_builtin_schema
 
-from conftest import CORPUS, need_shared, seed_class_text
+from shared_data import CORPUS, need_shared, seed_class_text
 
 WDK = CORPUS / "wdk"
 # Classes each WDK file defines (a class the preprocessed iscsihba.mof defines three times

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from iscsiprf.mof import compile_text
 
-from conftest import CORPUS
+from shared_data import CORPUS
 
 FRAGMENTS = [
     "class", "instance", "of", "qualifier", "#pragma", "namespace", "include", "[", "]", "{", "}",

@@ -1,0 +1,30 @@
+"""Where the reference data lives: `../shared` beside the project root (never copied in).
+
+A plain module, not conftest: several conftest.py files exist and `import conftest` would pick
+whichever was loaded first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+CORPUS = SHARED / "corpus"
+SEED_PAGE = SHARED / "seed" / "000_f3a075989f990e0f.txt"
+
+
+def need_shared(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"reference data {path} is not present beside the project")
+    return path
+
+
+def seed_class_text() -> str:
+    """The MOF class exactly as the documentation page prints it."""
+    text = need_shared(SEED_PAGE).read_text(encoding="utf-8")
+    start = text.index("class MSiSCSI_MMIPSECStats")
+    end = text.index("};", start) + 2
+    return text[start:end]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
@@ -13,11 +13,9 @@ from ..codegen.header import HeaderOptions, header_classes, render_header
 from ..codegen.layout import ClassLayout, class_layout
 from ..codegen.members import LayoutError
 from ..mof import MofClass, MofError, Schema, compile_files
+from .errors import fail
 
-
-def _fail(message: str) -> NoReturn:
-    click.echo(message if ": error: " in message else f"iscsiprf: error: {message}", err=True)
-    sys.exit(1)
+_fail = fail
 
 
 def _compile(file: Path, include_dirs: tuple[Path, ...]) -> tuple[Schema, list[MofClass]]:

@@ -12,6 +12,8 @@ import click
 from iscsiprf.lab import install, lifecycle, preflight, topology
 from iscsiprf.lab.netns import LabError
 
+from .errors import fail
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 _dir_option = click.option(
@@ -30,9 +32,7 @@ _prefix_option = click.option(
 )
 
 
-def _fail(message: str) -> None:
-    click.echo(f"iscsiprf: error: {message}", err=True)
-    raise SystemExit(1)
+_fail = fail
 
 
 def _lab_errors(func: F) -> F:

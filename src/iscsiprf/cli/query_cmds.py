@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
@@ -43,20 +43,12 @@ from ..wql import (
 from ..wql.compiler import display_order
 from ..wql.render import render_csv, render_table, result_columns
 from ..wql.sources import InstanceSource
+from .errors import fail
 
 LOCAL_MACHINES = {".", "localhost", "127.0.0.1"}
 
 
-class UserError(click.ClickException):
-    """One line on stderr, exit status 1; ``message`` may already carry ``path:line:col:``."""
-
-    def show(self, file: Any = None) -> None:
-        text = self.message if ": error: " in self.message else f"iscsiprf: error: {self.message}"
-        click.echo(text, err=True)
-
-
-def _fail(message: str) -> NoReturn:
-    raise UserError(message)
+_fail = fail
 
 
 def _load_schema() -> Schema:

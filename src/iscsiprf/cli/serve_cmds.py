@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import ssl
-import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from iscsiprf.serve.http import BasicAuth
 from iscsiprf.serve.source import InstanceSource, SourceError, load_snapshot, open_live_source
 
+from .errors import fail
 
-def _fail(message: str) -> None:
-    click.echo(f"iscsiprf: error: {message}", err=True)
-    sys.exit(2)
+
+def _fail(message: str) -> NoReturn:
+    fail(message, 2)  # bad options or sources: a usage error
 
 
 def parse_host_port(text: str, default_host: str = "127.0.0.1") -> tuple[str, int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
@@ -19,21 +19,13 @@ from ..mof import compile_files, load_builtin_schema
 from ..mof.model import MofClass, Schema
 from ..wmi import wnode as wn
 from ..wmi.naming import InstanceNameError, pdo_instance_names
+from .errors import fail
 
 # Keys an instance object may carry besides the data items (written by `query --format json`).
 SYSTEM_KEYS = {"instancename", "active", "__class"}
 
 
-class UserError(click.ClickException):
-    """One line on stderr (``iscsiprf: error: ...`` or ``path:line:col: error: ...``), exit 1."""
-
-    def show(self, file: Any = None) -> None:
-        text = self.message if ": error: " in self.message else f"iscsiprf: error: {self.message}"
-        click.echo(text, err=True)
-
-
-def _fail(message: str) -> NoReturn:
-    raise UserError(message)
+_fail = fail
 
 
 def _schema(mof_files: tuple[str, ...]) -> Schema:

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +71,7 @@ class _Compilation:
         self.pp.warn = self._pp_warn
         self.strict = strict
         self.stack: list[str] = []
+        self._directories: dict[str, Path] = {}
 
     def _pp_warn(self, d: Diagnostic) -> None:
         if self.strict:
@@ -87,13 +87,14 @@ class _Compilation:
         sev = "error" if self.strict else "warning"
         self.ctx.diagnostics.append(Diagnostic(sev, where or Location("<unknown>", 0, 0), message))
 
-    def parse_file(self, path: Path, where: Location | None = None) -> None:
+    def parse_file(
+        self, path: str | Path, where: Location | None = None, key: str | None = None
+    ) -> None:
         text = read_mof_file(path, where)
-        self.parse_text(text, path)
+        self.parse_text(text, path, key)
 
-    def parse_text(self, text: str, path: Path) -> None:
-        key = os.path.normpath(os.path.abspath(path))
-        self.stack.append(key)
+    def parse_text(self, text: str, path: str | Path, key: str | None = None) -> None:
+        self.stack.append(key or os.path.normpath(os.path.abspath(path)))
         try:
             stream = tokenize_file(path, text, self.pp, tuple(self.stack))
             Parser(stream, self.ctx).parse()
@@ -101,9 +102,9 @@ class _Compilation:
             self.stack.pop()
 
     def _include(self, name: str, where: Location, from_path: str) -> None:
-        found = Path(name) if Path(name).is_absolute() and Path(name).is_file() else None
+        found = str(Path(name)) if os.path.isabs(name) and os.path.isfile(name) else None
         if found is None:
-            found = find_include(name, Path(from_path).parent, self.pp.include_dirs)
+            found = find_include(name, self._directory(from_path), self.pp.include_dirs)
         if found is None:
             raise MofError(where, f"include file {name} not found")
         key = os.path.normpath(os.path.abspath(found))
@@ -111,7 +112,14 @@ class _Compilation:
             raise MofError(where, f"recursive include of {name}")
         if len(self.stack) > 64:
             raise MofError(where, "includes nested more than 64 deep")
-        self.parse_file(found, where)
+        self.parse_file(found, where, key)
+
+    def _directory(self, path: str) -> Path:
+        # A schema's master file includes every other file: one Path for all of them.
+        got = self._directories.get(path)
+        if got is None:
+            got = self._directories[path] = Path(path).parent
+        return got
 
 
 def compile_files(
@@ -141,6 +149,11 @@ def _no_gc() -> Iterator[None]:
         yield
     finally:
         if was:
+            # Everything allocated meanwhile sits in the youngest generation, which the next
+            # collection would walk whole (another 3%). Move it to the oldest one instead:
+            # freeze + unfreeze does that without a collection, and nothing stays frozen.
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
@@ -181,7 +194,15 @@ def _finish(comp: _Compilation) -> CompileResult:
 
 @lru_cache(maxsize=1)
 def _system_mof_text() -> str:
-    return resources.files("iscsiprf.data").joinpath(SYSTEM_MOF).read_text(encoding="utf-8")
+    return _package_data(SYSTEM_MOF)
+
+
+def _package_data(name: str) -> str:
+    # Imported here: importlib.resources costs more start-up than most compiles need it
+    # (the DMTF schema never reads the package's own MOF).
+    from importlib import resources
+
+    return resources.files("iscsiprf.data").joinpath(name).read_text(encoding="utf-8")
 
 
 def _system_classes() -> dict[str, MofClass]:
@@ -193,7 +214,7 @@ def _system_classes() -> dict[str, MofClass]:
     text = _system_mof_text()
     stream = TokenStream(SYSTEM_MOF)
     stream.add_segment(
-        Segment(SYSTEM_MOF, text, LineIndex(text), 0, len(text), 0), lex_region(text, 0, len(text))
+        Segment(SYSTEM_MOF, text, LineIndex(text), 0, len(text)), lex_region(text, 0, len(text))
     )
     Parser(stream, ctx).parse()
     for c in ctx.classes:
@@ -211,13 +232,14 @@ class _Resolver:
         self.in_progress: set[str] = set()
         self._system: dict[str, MofClass] | None = None
         self.order: list[MofClass] = []
-        self._passing: dict[int, list[tuple[str, Qualifier, bool]]] = {}
+        self._passing: dict[int, list[tuple[str, Qualifier, bool, Qualifier]]] = {}
         self._keep: list[Qualifiers] = []
         self._unchanged: set[int] = set()
         self._inherit_cache: dict[str, tuple[dict[str, Property], dict[str, Method]]] = {}
         self._decl_fast: dict[str, tuple[Any, ...]] = {}
         self._inherited_only: dict[int, Qualifiers] = {}
         self._flag_cache: dict[tuple[str, tuple[str, ...]], tuple[bool, bool]] = {}
+        self._local_data_ids: dict[int, bool] = {}  # id(class) -> its own properties have one
 
     def system(self) -> dict[str, MofClass]:
         if self._system is None:
@@ -324,14 +346,9 @@ class _Resolver:
             return local
         passing = self._passing.get(id(inherited))
         if passing is None:
-            passing = []
-            for k, q in inherited.items():
-                prop, dis = self._flags(q)
-                if prop:
-                    passing.append((k, q, dis))
-            self._passing[id(inherited)] = passing
+            passing = self._passing[id(inherited)] = self._passing_on(inherited)
             self._keep.append(inherited)  # keeps id() unique while cached
-            if len(passing) == len(inherited) and all(q.propagated for _k, q, _d in passing):
+            if len(passing) == len(inherited) and all(q is c for _k, q, _d, c in passing):
                 self._unchanged.add(id(inherited))
         if not passing:
             return local
@@ -342,13 +359,11 @@ class _Resolver:
                 return inherited
             shared = self._inherited_only.get(id(inherited))
             if shared is None:
-                shared = Qualifiers()
-                for k, q, _dis in passing:
-                    shared[k] = Qualifier(q.name, q.value, q.flavors, True)
+                shared = Qualifiers([(k, copy) for k, _q, _dis, copy in passing])
                 self._inherited_only[id(inherited)] = shared
             return shared
         out = Qualifiers()
-        for k, q, dis in passing:
+        for k, q, dis, copy in passing:
             lq = local.get(k)
             if lq is not None:
                 if dis and lq.value != q.value:
@@ -357,11 +372,22 @@ class _Resolver:
                         f"qualifier {q.name} of {what} cannot be overridden (DisableOverride)",
                     )
                 continue
-            out[k] = Qualifier(q.name, q.value, q.flavors, True)
+            out[k] = copy
         if not out:
             return local
         out.update(local)
         return out
+
+    def _passing_on(self, inherited: Qualifiers) -> list[tuple[str, Qualifier, bool, Qualifier]]:
+        """(key, qualifier, override disabled, its propagated form) of the qualifiers that
+        pass to subclasses. Propagated forms are shared: nothing mutates a propagated one."""
+        passing = []
+        for k, q in inherited.items():
+            prop, dis = self._flags(q)
+            if prop:
+                copy = q if q.propagated else Qualifier(q.name, q.value, q.flavors, True)
+                passing.append((k, q, dis, copy))
+        return passing
 
     def _inheritable(self, sup: MofClass) -> tuple[dict[str, Property], dict[str, Method]]:
         """What every subclass of `sup` inherits before overrides (computed once per class)."""
@@ -425,10 +451,9 @@ class _Resolver:
         self, quals: Qualifiers, scope: str, where: Location | None, what: str, cls: MofClass
     ) -> None:
         fast = self._decl_fast
-        for q in quals.values():
+        for key, q in quals.items():  # keys are the lower-case names
             if q.propagated:
                 continue
-            key = q.name.lower()
             info = fast.get(key)
             if info is None:
                 decl0 = self.decls.get(key)
@@ -440,7 +465,7 @@ class _Resolver:
             if scopes is None or scope in scopes:
                 v = q.value
                 if is_array:
-                    if type(v) is list and all(type(x) is pytype for x in v):
+                    if type(v) is list and {pytype}.issuperset(map(type, v)):
                         continue
                 elif type(v) is pytype and (pytype is not bool or decl.type == "boolean"):
                     continue
@@ -560,8 +585,13 @@ class _Resolver:
         c: MofClass | None = cls
         seen = 0
         while c is not None and seen < 64:
-            props = c.properties
-            if any("wmidataid" in props[k].qualifiers for k in c.local_properties if k in props):
+            local = self._local_data_ids.get(id(c))
+            if local is None:
+                props = c.properties
+                local = self._local_data_ids[id(c)] = any(
+                    "wmidataid" in props[k].qualifiers for k in c.local_properties if k in props
+                )
+            if local:
                 return True
             c = self.schema.get(c.superclass) if c.superclass else None
             seen += 1
@@ -666,7 +696,7 @@ def _value_fits(v: Any, qtype: str) -> bool:
 def load_builtin_schema() -> Schema:
     """The project's own classes (MSiSCSI_MMIPSECStats, MSiSCSI_QMIPSECStats, their bases),
     compiled by this compiler from the `.mof` shipped inside the package."""
-    text = resources.files("iscsiprf.data").joinpath(PROJECT_MOF).read_text(encoding="utf-8")
+    text = _package_data(PROJECT_MOF)
     result = compile_text(text, path=f"iscsiprf/data/{PROJECT_MOF}", strict=True)
     if result.errors:
         raise MofError(result.errors[0].location, result.errors[0].message)

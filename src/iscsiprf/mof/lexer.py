@@ -8,8 +8,7 @@ class/property location that someone reads). The first character of a token tell
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from functools import cache, lru_cache, partial
 
 from .model import Location
 from .source import LineIndex
@@ -30,81 +29,231 @@ TOKEN_RE = re.compile(
     re.S,
 )
 
-# A whole qualifier list as one token, when it has the plain shape DMTF and WMI files use: one
-# regex match instead of a dozen tokens (the parser's hottest path). Strings here may not span
-# lines, and comments inside the list are not allowed; anything else falls back to single
-# tokens, where the parser reports errors precisely.
+# The shape of a qualifier list as DMTF and WMI files write it: strings that do not span lines,
+# no comments. Only diagnostics use these (to point into a qualifier-list token), so they are
+# compiled on first use.
 _STR = r'"[^"\\\n]*(?:\\[^\n][^"\\\n]*)*"'
 _STRRUN = _STR + r"(?:\s*" + _STR + r")*"
 _NUM = r"[+-]?(?:0[xX][0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)(?![\w.])"
 _ID = r"[^\W\d]\w*"
 _SCALAR = f"(?:{_STRRUN}|{_NUM}|{_ID})"
 _ARRAY = r"\{\s*(?:" + _SCALAR + r"\s*(?:,\s*" + _SCALAR + r"\s*)*)?\}"
-_QUAL = (
-    _ID
-    + r"\s*(?:\(\s*"
-    + _SCALAR
-    + r"\s*\)|"
-    + _ARRAY
-    + r")?(?:\s*:\s*"
-    + _ID
-    + r"(?:\s+"
-    + _ID
-    + r")*)?"
-)
-QLIST_BODY = r"\[\s*" + _QUAL + r"(?:\s*,\s*" + _QUAL + r")*\s*\]"
-# Parts of one qualifier inside a QLIST token: name, (scalar), {array}, flavors.
-QUAL_PART_RE = re.compile(
+# Parts of one qualifier inside a qualifier-list token: name, (scalar), {array}, flavors.
+_QUAL_PART = (
     r"\s*(" + _ID + r")\s*(?:\(\s*(" + _SCALAR + r")\s*\)|(" + _ARRAY + r"))?"
     r"(?:\s*:\s*(" + _ID + r"(?:\s+" + _ID + r")*))?\s*[,\]]"
 )
-ARRAY_ITEM_RE = re.compile(_SCALAR)
-# An array of plain strings (no escapes, no concatenation): its items in one findall.
-SIMPLE_STR_ARRAY_RE = re.compile(r'\{\s*(?:"[^"\\\n]*"\s*(?:,\s*"[^"\\\n]*"\s*)*)?\}')
-STR_ITEM_RE = re.compile(r'"([^"\\\n]*)"')
-STR_BODY_RE = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"', re.S)
 
-FAST_TOKEN_RE = re.compile(TOKEN_RE.pattern.replace('("', "(" + QLIST_BODY + '|"', 1), re.S)
+
+@cache
+def qual_part_re() -> re.Pattern[str]:
+    return re.compile(_QUAL_PART)
+
+
+@cache
+def array_item_re() -> re.Pattern[str]:
+    return re.compile(_SCALAR)
+
+
+# The token regex used where no macros apply: a qualifier list `[Name ...]` is one token. The
+# regex only finds where the list ends (skipping its strings, which are most of a CIM file);
+# `_qualifier_list` then checks the shape on the list's skeleton, and a list of another shape is
+# split back into ordinary tokens, so the token stream is the same as TOKEN_RE would give with
+# `[` and `]` as single tokens. Backslashes, quotes, comments and brackets outside strings end
+# the match: such lists are never one token.
+_QLIST_OUTSIDE = r"""[^"\[\]/'\\]*+"""
+# Where the text has no `\\`, a quote preceded by a backslash is escaped: `[^"]` runs much faster
+# in the regex engine than a class that also excludes the backslash.
+_QLIST_STR_PLAIN = r'"[^"]*+(?:(?<=\\)"[^"]*+)*+"'
+_QLIST_STR_EXACT = r'"[^"\\]*+(?:\\.[^"\\]*+)*+"'
+
+
+def _qlist_token_re(string: str) -> re.Pattern[str]:
+    qlist = r"\[(?=\s*[^\W\d])" + _QLIST_OUTSIDE + "(?:" + string + _QLIST_OUTSIDE + r")*+\]"
+    return re.compile(TOKEN_RE.pattern.replace('("', "(" + qlist + '|"', 1), re.S)
+
+
+PLAIN_TOKEN_RE = _qlist_token_re(_QLIST_STR_PLAIN)
+EXACT_TOKEN_RE = _qlist_token_re(_QLIST_STR_EXACT)
+
+# A qualifier list's skeleton: its text outside strings, each string literal replaced by `""`
+# and the blanks around string literals removed, so that adjacent literals read `""""`.
+# The possessive forms keep the regex engine from saving backtracking state; none of these
+# parts could match differently by backtracking.
+_SK_SCALAR = f'(?:"++|{_NUM}|{_ID})'
+_SK_ARRAY = r"\{\s*+(?:" + _SK_SCALAR + r"\s*+(?:,\s*+" + _SK_SCALAR + r"\s*+)*+)?+\}"
+SKELETON_PART_RE = re.compile(
+    r"(\s*+(" + _ID + r")\s*+(?:\(\s*+(" + _SK_SCALAR + r")\s*+\)|(" + _SK_ARRAY + r"))?+"
+    r"(?:\s*+:\s*+(" + _ID + r"(?:\s++" + _ID + r")*+))?+\s*+[,\]])"
+)
+SKELETON_ITEM_RE = re.compile(_SK_SCALAR)
+
+
+# One qualifier of a qualifier-list skeleton, with what the parser needs precomputed (a plain
+# tuple: the parser unpacks 31,000 of them for the CIM schema):
+# (name, name.lower(), kind, value as the skeleton writes it ("" for FLAG),
+#  how many of the token's string literals the value takes, flavors).
+SkeletonQualifier = tuple[str, str, str, str, int, tuple[str, ...]]
+
+FLAG = "flag"  # no value: TRUE
+STRING = "string"  # adjacent string literals
+SCALAR = "scalar"  # a number or a name
+STRINGS = "strings"  # {"a", "b", ...}: one literal per item
+ARRAY = "array"  # any other {...}
+
+
+class QualifierListToken(str):
+    """A whole `[...]` qualifier list lexed as one token, with its parts already found.
+
+    `quals` describes each qualifier as the skeleton writes it (see `_skeleton_parts`);
+    `bodies` holds the bodies of the list's string literals in order (see `_split_strings`).
+    """
+
+    quals: tuple[SkeletonQualifier, ...]
+    bodies: list[str]
+
+
+def _split_strings(tok: str) -> tuple[list[str], list[str]]:
+    """The text between a qualifier list's string literals, and the literals' bodies.
+
+    Escaped quotes are already unescaped in the bodies (`\\"` -> `"`); other escapes are not.
+    """
+    if "\\" not in tok or '\\"' not in tok:
+        parts = tok.split('"')
+        return parts[::2], parts[1::2]
+    if "\\\\" not in tok and _HIDDEN_QUOTE not in tok:
+        # Every backslash starts an escape, so every `\\"` is an escaped quote: hide them from
+        # the split (in C, not a Python loop over the parts).
+        parts = tok.replace('\\"', _HIDDEN_QUOTE).split('"')
+        bodies = [b.replace(_HIDDEN_QUOTE, '"') for b in parts[1::2]]
+        return parts[::2], bodies
+    # Rare: a quote after an even run of backslashes ends the string, after an odd one it does not.
+    parts = tok.split('"')
+    outside, bodies = [parts[0]], []
+    k = 1
+    while k + 1 < len(parts):
+        body = parts[k]
+        while (len(body) - len(body.rstrip("\\"))) % 2 and k + 2 < len(parts):
+            k += 1
+            body = body[:-1] + '"' + parts[k]
+        bodies.append(body)
+        outside.append(parts[k + 1])
+        k += 2
+    return outside, bodies
+
+
+_HIDDEN_QUOTE = "\x00"
+
+
+def _qualifier_list(tok: str) -> QualifierListToken | None:
+    """`tok` with its parts if it has the shape of a qualifier list, else None."""
+    outside, bodies = _split_strings(tok)
+    if bodies and "\n" in "".join(bodies):
+        return None  # a literal broken across lines: the parser joins it with a warning
+    quals = _skeleton_parts('""'.join(map(str.strip, outside)))
+    if quals is None:
+        return None
+    out = QualifierListToken(tok)
+    out.quals = quals
+    out.bodies = bodies
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _skeleton_parts(skeleton: str) -> tuple[SkeletonQualifier, ...] | None:
+    """The qualifiers of a skeleton, or None when something between them is not a qualifier.
+
+    Memoized: the strings removed, many lists look alike (CIM's 10,874 have 2,706 skeletons).
+    """
+    found = SKELETON_PART_RE.findall(skeleton, 1)
+    if sum([len(q[0]) for q in found]) != len(skeleton) - 1:
+        return None
+    return tuple(
+        [_describe(name, scalar, array, flavors) for _, name, scalar, array, flavors in found]
+    )
+
+
+def _describe(name: str, scalar: str, array: str, flavors: str) -> SkeletonQualifier:
+    if scalar:
+        if scalar[0] == '"':  # in the skeleton, each literal is `""`
+            kind, literals = STRING, len(scalar) // 2
+        else:
+            kind, literals = SCALAR, 0
+    elif array:
+        literals = array.count('"') // 2
+        items = array.count(",") + 1
+        # `{"",""}`: nothing but one literal per item, so the value is a slice of the bodies.
+        plain = literals == items and len(array) == 3 * items + 1
+        kind = STRINGS if plain else ARRAY
+    else:
+        kind, literals = FLAG, 0
+    return (name, name.lower(), kind, scalar or array, literals, tuple(flavors.split()))
+
+
+def _is_qlist(tok: str) -> bool:
+    return len(tok) > 1 and tok[0] == "["
+
+
+def _fast_token_re(text: str, start: int, end: int) -> re.Pattern[str]:
+    # A backslash is a memchr away; many files have none, almost none have two in a row.
+    if text.find("\\", start, end) < 0 or text.find("\\\\", start, end) < 0:
+        return PLAIN_TOKEN_RE
+    return EXACT_TOKEN_RE
+
+
+def _relex(tok: str) -> list[str]:
+    """The ordinary tokens of a bracketed text that is not a qualifier list."""
+    toks = TOKEN_RE.findall(tok)
+    toks.pop()  # the end-of-text match
+    return toks
+
 
 INCLUDE_MARK = "\x00"  # a token starting with NUL stands for a preprocessor #include
 
 
-@dataclass(slots=True)
 class Segment:
     """A run of tokens lexed from one region of one file."""
 
-    path: str
-    text: str
-    lines: LineIndex
-    start: int  # offset of the region in text
-    end: int
-    first: int  # index of the segment's first token in the stream
-    count: int = 0
-    origin: list[int] | None = None  # after macro expansion: stream index -> lexed index
-    offsets: list[int] | None = None  # lexed token offsets, computed on demand
-    fast: bool = True  # lexed with whole-qualifier-list tokens
+    # Plain classes, not dataclasses, for the compiler's internals: creating a dataclass
+    # costs more import time than these need.
+    __slots__ = (
+        "path", "text", "lines", "start", "end", "first", "count", "origin", "offsets", "fast",
+    )  # fmt: skip
+
+    def __init__(
+        self, path: str, text: str, lines: LineIndex, start: int, end: int, fast: bool = True
+    ) -> None:
+        self.path = path
+        self.text = text
+        self.lines = lines
+        self.start = start  # offset of the region in text
+        self.end = end
+        self.first = 0  # index of the segment's first token in the stream
+        self.count = 0
+        self.origin: list[int] | None = None  # after macro expansion: stream index -> lexed index
+        self.offsets: list[int] | None = None  # lexed token offsets, computed on demand
+        self.fast = fast  # lexed with whole-qualifier-list tokens
 
     def token_offset(self, local: int) -> int:
         if self.origin is not None:
             local = self.origin[local] if local < len(self.origin) else len(self.origin)
         if self.offsets is None:
-            rx = FAST_TOKEN_RE if self.fast else TOKEN_RE
-            self.offsets = [m.start(1) for m in rx.finditer(self.text, self.start, self.end)]
+            self.offsets = token_offsets(self.text, self.start, self.end, self.fast)
         if not self.offsets:
             return self.start
         return self.offsets[min(local, len(self.offsets) - 1)]
 
 
-@dataclass
 class TokenStream:
     """The tokens of one file after preprocessing, and how to find where each came from."""
 
-    path: str
-    toks: list[str] = field(default_factory=list)
-    segments: list[Segment] = field(default_factory=list)
-    # marker token index -> (included path, where the directive was, its tokens)
-    includes: dict[int, tuple[str, Location, TokenStream]] = field(default_factory=dict)
-    _firsts: list[int] = field(default_factory=list)
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.toks: list[str] = []
+        self.segments: list[Segment] = []
+        # marker token index -> (included path, where the directive was, its tokens)
+        self.includes: dict[int, tuple[str, Location, TokenStream]] = {}
+        self._firsts: list[int] = []
 
     def add_segment(self, seg: Segment, toks: list[str]) -> None:
         seg.first = len(self.toks)
@@ -116,13 +265,8 @@ class TokenStream:
     def location(self, index: int, delta: int = 0) -> Location:
         """A lazy location for token `index` (+ `delta` characters into it), resolved when
         first printed or read."""
-        return Location(self.path, 0, 0, resolve=self._resolver(index, delta))
-
-    def _resolver(self, index: int, delta: int) -> Callable[[], tuple[str, int, int]]:
-        def resolve() -> tuple[str, int, int]:
-            return self.resolve(index, delta)
-
-        return resolve
+        # A partial is one C object; a closure would be a function plus three cells.
+        return Location(self.path, 0, 0, resolve=partial(TokenStream.resolve, self, index, delta))
 
     def resolve(self, index: int, delta: int = 0) -> tuple[str, int, int]:
         import bisect
@@ -138,7 +282,47 @@ class TokenStream:
 
 def lex_region(text: str, start: int, end: int, fast: bool = True) -> list[str]:
     """Tokens of text[start:end]; `fast` allows whole-qualifier-list tokens (no macros)."""
-    toks = (FAST_TOKEN_RE if fast else TOKEN_RE).findall(text, start, end)
+    if not fast:
+        toks = TOKEN_RE.findall(text, start, end)
+    else:
+        toks = _fast_token_re(text, start, end).findall(text, start, end)
+        for k in [k for k, tok in enumerate(toks) if tok[:1] == "[" and len(tok) > 1]:
+            qlist = _qualifier_list(toks[k])
+            if qlist is None:
+                toks = _with_relexed(toks)
+                break
+            toks[k] = qlist
     while toks and toks[-1] == "":
         toks.pop()  # the end-of-region matches
     return toks
+
+
+def _with_relexed(toks: list[str]) -> list[str]:
+    """Rare: some bracketed text is not a qualifier list; lex it as ordinary tokens."""
+    out: list[str] = []
+    for tok in toks:
+        if not _is_qlist(tok) or type(tok) is QualifierListToken:
+            out.append(tok)
+            continue
+        qlist = _qualifier_list(tok)
+        if qlist is None:
+            out.extend(_relex(tok))
+        else:
+            out.append(qlist)
+    return out
+
+
+def token_offsets(text: str, start: int, end: int, fast: bool) -> list[int]:
+    """Where each token of text[start:end] starts, exactly as `lex_region` splits them."""
+    if not fast:
+        return [m.start(1) for m in TOKEN_RE.finditer(text, start, end)]
+    offsets: list[int] = []
+    for m in _fast_token_re(text, start, end).finditer(text, start, end):
+        at = m.start(1)
+        tok = m.group(1)
+        if _is_qlist(tok) and _qualifier_list(tok) is None:
+            inner = [at + s.start(1) for s in TOKEN_RE.finditer(tok)]
+            offsets.extend(inner[:-1])  # without the end-of-text match
+        else:
+            offsets.append(at)
+    return offsets

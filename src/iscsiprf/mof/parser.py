@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from .constants import KNOWN_CONSTANTS
 from .errors import Diagnostic, MofError
 from .lexer import (
-    ARRAY_ITEM_RE,
+    FLAG,
     INCLUDE_MARK,
-    QUAL_PART_RE,
-    SIMPLE_STR_ARRAY_RE,
-    STR_BODY_RE,
-    STR_ITEM_RE,
+    SCALAR,
+    SKELETON_ITEM_RE,
+    STRING,
+    STRINGS,
+    QualifierListToken,
     TokenStream,
+    array_item_re,
+    qual_part_re,
 )
 from .model import (
     INTRINSIC_TYPES,
@@ -66,19 +68,19 @@ _BROKEN_LINE_RE = re.compile(r"[ \t]*\r?\n[ \t]*")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
 
 
-@dataclass
 class ParseContext:
     """Shared by all files of one compilation."""
 
-    strict: bool = False
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    namespace: str = "root/default"
-    classes: list[MofClass] = field(default_factory=list)
-    instances: list[Instance] = field(default_factory=list)
-    qualifier_decls: dict[str, QualifierDecl] = field(default_factory=dict)
-    deleted_classes: list[tuple[str, Location]] = field(default_factory=list)
-    # Called for `#pragma include` and preprocessor includes: (path, where) -> None.
-    include: Callable[[str, Location, str], None] = lambda p, w, f: None
+    def __init__(self, strict: bool = False) -> None:
+        self.strict = strict
+        self.diagnostics: list[Diagnostic] = []
+        self.namespace = "root/default"
+        self.classes: list[MofClass] = []
+        self.instances: list[Instance] = []
+        self.qualifier_decls: dict[str, QualifierDecl] = {}
+        self.deleted_classes: list[tuple[str, Location]] = []
+        # Called for `#pragma include` and preprocessor includes: (path, where, from) -> None.
+        self.include: Callable[[str, Location, str], None] = lambda p, w, f: None
 
     def warn(self, where: Location, message: str) -> None:
         if self.strict:
@@ -157,6 +159,9 @@ class Parser:
         while True:
             t = toks[self.i]
             if t == "":
+                # Locations resolve from the text, not the tokens: drop them (and the string
+                # bodies lexed with them) rather than keep them as long as the schema.
+                toks.clear()
                 return
             lt = t.lower()
             if t[0] == "#":
@@ -447,63 +452,74 @@ class Parser:
             self.fail(f"expected ',' or ']' in qualifier list, found {self.describe(t)}")
 
     def qualifier_list_token(self) -> Qualifiers:
-        """A whole `[...]` list lexed as one token (see lexer.QLIST_BODY)."""
+        """A whole `[...]` list lexed as one token, its parts found by the lexer."""
         tok = self.toks[self.i]
+        assert isinstance(tok, QualifierListToken)
+        bodies = tok.bodies
+        escapes = "\\" in tok
         quals = Qualifiers()
-        # findall (tuples) is cheaper than match objects; offsets are recomputed only for a
-        # diagnostic (`_part_offset`).
-        for n, (name, scalar, array, flavors) in enumerate(QUAL_PART_RE.findall(tok, 1)):
+        j = 0  # the first string literal (in bodies) of the current qualifier
+        for n, (name, key, kind, text, literals, flavors) in enumerate(tok.quals):
             value: Any
-            if scalar:
-                c = scalar[0]
-                if c == '"' and "\\" not in scalar and scalar.count('"') == 2:
-                    value = scalar[1:-1]
-                else:
-                    value = self.scalar_text(scalar, n, 2)
-            elif array:
-                if SIMPLE_STR_ARRAY_RE.fullmatch(array):
-                    value = STR_ITEM_RE.findall(array)  # e.g. ValueMap {"0", "1"}: no escapes
-                else:
-                    value = [
-                        self.scalar_text(x, n, 3, k)
-                        for k, x in enumerate(ARRAY_ITEM_RE.findall(array, 1))
-                    ]
-            else:
+            if kind is STRING:
+                value = bodies[j] if literals == 1 else "".join(bodies[j : j + literals])
+                if escapes and "\\" in value:
+                    value = self._unescape(value)
+            elif kind is FLAG:
                 value = True
-            fl: tuple[str, ...] = ()
+            elif kind is STRINGS:
+                value = bodies[j : j + literals]
+                if escapes:
+                    value = [self._unescape(b) if "\\" in b else b for b in value]
+            elif kind is SCALAR:
+                value = self.scalar_text(text, n, 2)
+            else:
+                value = self.array_value(text, bodies[j : j + literals], n)
+            j += literals
             if flavors:
-                fl = tuple(flavors.split())
-                for f in fl:
-                    if f.lower() not in FLAVORS:
-                        self.fail(
-                            f"unknown flavor '{f}' of qualifier {name}",
-                            delta=self._part_offset(n, 4),
-                        )
-            key = name.lower()
+                self.check_flavors(name, flavors, n)
             if key in quals:
                 self.fail(f"qualifier '{name}' given twice", delta=self._part_offset(n, 1))
-            quals[key] = Qualifier(name, value, fl)
+            quals[key] = Qualifier(name, value, flavors)
         self.i += 1
         return quals
 
+    def check_flavors(self, name: str, flavors: tuple[str, ...], n: int) -> None:
+        for f in flavors:
+            if f.lower() not in FLAVORS:
+                self.fail(
+                    f"unknown flavor '{f}' of qualifier {name}", delta=self._part_offset(n, 4)
+                )
+
+    def array_value(self, array: str, bodies: list[str], n: int) -> list[Any]:
+        """The items of qualifier n's `{...}` (skeleton text, with its literals' bodies)."""
+        items: list[Any] = []
+        j = 0
+        for k, x in enumerate(SKELETON_ITEM_RE.findall(array, 1)):
+            if x[0] == '"':
+                c = len(x) // 2
+                v = "".join(bodies[j : j + c])
+                j += c
+                items.append(self._unescape(v) if "\\" in v else v)
+            else:
+                items.append(self.scalar_text(x, n, 3, k))
+        return items
+
     def _part_offset(self, n: int, group: int, item: int | None = None) -> int:
         """Offset inside the current qualifier-list token of qualifier n's group (or array item)."""
-        for k, m in enumerate(QUAL_PART_RE.finditer(self.toks[self.i], 1)):
+        for k, m in enumerate(qual_part_re().finditer(self.toks[self.i], 1)):
             if k == n:
                 if item is None:
                     return m.start(group)
-                for j, x in enumerate(ARRAY_ITEM_RE.finditer(m.group(group), 1)):
+                for j, x in enumerate(array_item_re().finditer(m.group(group), 1)):
                     if j == item:
                         return m.start(group) + x.start()
                 return m.start(group)
         return 0
 
     def scalar_text(self, s: str, n: int, group: int, item: int | None = None) -> Any:
-        """A value inside a one-token qualifier list (qualifier n, regex group, array item)."""
+        """A number or name inside a one-token qualifier list (qualifier n, group, array item)."""
         c = s[0]
-        if c == '"':
-            body = s[1:-1] if s.count('"') == 2 else "".join(STR_BODY_RE.findall(s))
-            return self._unescape(body) if "\\" in body else body
         if c.isalpha() or c == "_":
             up = s.upper()
             if up in KNOWN_CONSTANTS:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Diagnostic, MofError
@@ -27,14 +26,14 @@ DIRECTIVE_RE = re.compile(
 _IDENT_RE = re.compile(r"[A-Za-z_]\w*")
 
 
-@dataclass
 class PreprocessorState:
     """What lives across the files of one compilation: macros and the include search path."""
 
-    include_dirs: list[Path] = field(default_factory=list)
-    macros: dict[str, list[str]] = field(default_factory=dict)
-    skipped_headers: list[str] = field(default_factory=list)
-    warn: Callable[[Diagnostic], None] = lambda d: None
+    def __init__(self, include_dirs: list[Path] | None = None) -> None:
+        self.include_dirs = include_dirs or []
+        self.macros: dict[str, list[str]] = {}
+        self.skipped_headers: list[str] = []
+        self.warn: Callable[[Diagnostic], None] = lambda d: None
 
 
 def _logical_line_end(text: str, pos: int) -> int:
@@ -193,7 +192,7 @@ def _expand(toks: list[str], macros: dict[str, list[str]]) -> tuple[list[str], l
 
 
 def tokenize_file(
-    path: Path, text: str, state: PreprocessorState, include_stack: tuple[str, ...] = ()
+    path: str | Path, text: str, state: PreprocessorState, include_stack: tuple[str, ...] = ()
 ) -> TokenStream:
     """Lex one MOF file, applying its preprocessor lines."""
     spath = str(path)
@@ -202,7 +201,7 @@ def tokenize_file(
     directives = list(DIRECTIVE_RE.finditer(text)) if "#" in text else []
     if not directives and not state.macros:
         stream.add_segment(
-            Segment(spath, text, lines, 0, len(text), 0), lex_region(text, 0, len(text))
+            Segment(spath, text, lines, 0, len(text)), lex_region(text, 0, len(text))
         )
         return stream
 
@@ -220,7 +219,7 @@ def tokenize_file(
             fast = not state.macros  # a macro may hide inside a qualifier list
             toks = lex_region(text, pos, upto, fast)
             if toks:
-                seg = Segment(spath, text, lines, pos, upto, 0, fast=fast)
+                seg = Segment(spath, text, lines, pos, upto, fast=fast)
                 if state.macros:
                     toks, seg.origin = _expand(toks, state.macros)
                 stream.add_segment(seg, toks)
@@ -308,7 +307,7 @@ def _include(
     stream: TokenStream,
     rest: str,
     where: Location,
-    path: Path,
+    path: str | Path,
     state: PreprocessorState,
     include_stack: tuple[str, ...],
 ) -> None:
@@ -317,7 +316,8 @@ def _include(
         name = spec[1:-1]
     else:
         raise MofError(where, f'#include needs "file" or <file>, got {spec!r}')
-    found = find_include(name, path.parent, state.include_dirs)
+    here = Path(path).parent
+    found = find_include(name, here, state.include_dirs)
     is_header = name.lower().endswith((".h", ".hpp", ".hxx"))
     if found is None:
         if is_header:
@@ -326,7 +326,7 @@ def _include(
             return
         raise MofError(
             where,
-            f"include file {name} not found (searched {path.parent}"
+            f"include file {name} not found (searched {here}"
             + "".join(f", {d}" for d in state.include_dirs)
             + ")",
         )
@@ -349,25 +349,38 @@ def _include(
     # Lex the included file now, so that its #defines apply to the rest of this file.
     sub = tokenize_file(found, read_mof_file(found, where), state, (*include_stack, key))
     index = len(stream.toks)
-    stream.includes[index] = (str(found), where, sub)
+    stream.includes[index] = (found, where, sub)
     # The marker is a one-token segment placed where the directive was.
     marker = f"{INCLUDE_MARK}{index}"
-    seg = Segment(stream.path, "", LineIndex(""), 0, 0, 0)
+    seg = Segment(stream.path, "", LineIndex(""), 0, 0)
     stream.add_segment(seg, [marker])
     stream.segments[-1].offsets = [0]
 
 
-def find_include(name: str, here: Path, include_dirs: list[Path]) -> Path | None:
+def find_include(name: str, here: Path, include_dirs: list[Path]) -> str | None:
+    """The included file's path (as pathlib prints it), looked up in `here`, then `include_dirs`."""
     for d in (here, *include_dirs):
-        p = d / name
-        if p.is_file():
+        p = _child(d, name)
+        if os.path.isfile(p):
             return p
     # WDK sources are written on case-insensitive file systems.
     for d in (here, *include_dirs):
         try:
             for entry in d.iterdir():
                 if entry.name.lower() == name.lower() and entry.is_file():
-                    return entry
+                    return str(entry)
         except OSError:
             continue
     return None
+
+
+def _child(d: Path, name: str) -> str:
+    """str(d / name) without pathlib's parsing when `name` is plain (a schema includes
+    1,600 files: pathlib would cost more than reading them)."""
+    probe = f"/{name}/"
+    if "//" in probe or "/./" in probe:  # absolute, empty or "." parts: pathlib normalizes
+        return str(d / name)
+    top = str(d)
+    if top == ".":
+        return name
+    return top + name if top.endswith("/") else f"{top}/{name}"

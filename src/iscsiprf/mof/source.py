@@ -35,9 +35,10 @@ def decode_mof_bytes(data: bytes, path: str) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def read_mof_file(path: Path, where: Location | None = None) -> str:
+def read_mof_file(path: str | Path, where: Location | None = None) -> str:
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as exc:
         loc = where or Location(str(path), 1, 1)
         raise MofError(loc, f"cannot read {path}: {exc.strerror or exc}") from None

@@ -13,7 +13,7 @@ import click
 
 # Top-level command -> the modules whose `register(cli)` adds it (in order).
 _COMMAND_MODULES: dict[str, tuple[str, ...]] = {
-    "mof": ("mof_cmds", "codegen_cmds"),
+    "mof": ("mof_cmds",),  # `mof header|layout` come from codegen_cmds, loaded on demand
     "wnode": ("wnode_cmds",),
     "query": ("query_cmds",),
     "counters": ("query_cmds",),

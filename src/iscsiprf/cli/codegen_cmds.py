@@ -147,11 +147,16 @@ def layout_cmd(
         sys.exit(1)
 
 
+def add_to_mof(group: click.Group) -> None:
+    """Add `header` and `layout` to the `mof` group (mof_cmds calls this on first use)."""
+    group.add_command(header_cmd)
+    group.add_command(layout_cmd)
+
+
 def register(cli: click.Group) -> None:
-    """Add `header` and `layout` to the `mof` group (created by mof_cmds, registered before us)."""
+    """Add `header` and `layout` to the `mof` group of a top-level group."""
     group = cli.commands.get("mof")
     if not isinstance(group, click.Group):
         group = click.Group("mof", help="MOF compiler, headers and layouts.")
         cli.add_command(group)
-    group.add_command(header_cmd)
-    group.add_command(layout_cmd)
+    add_to_mof(group)

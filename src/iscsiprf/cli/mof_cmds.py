@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from typing import Any
@@ -68,7 +69,22 @@ def class_json(c: MofClass) -> dict[str, Any]:
     }
 
 
-@click.group("mof")
+# Subcommands of other modules, imported only when asked for: `mof check` stays light.
+_LAZY_SUBCOMMANDS = {"header": "codegen_cmds", "layout": "codegen_cmds"}
+
+
+class _MofGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *_LAZY_SUBCOMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _LAZY_SUBCOMMANDS:
+            module = importlib.import_module(f"{__package__}.{_LAZY_SUBCOMMANDS[cmd_name]}")
+            module.add_to_mof(self)
+        return self.commands.get(cmd_name)
+
+
+@click.group("mof", cls=_MofGroup)
 def mof_group() -> None:
     """Compile WMI/DMTF MOF: check files, list classes, generate headers and layouts."""
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -69,6 +70,8 @@ def class_json(c: MofClass) -> dict[str, Any]:
     }
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 # Subcommands of other modules, imported only when asked for: `mof check` stays light.
 _LAZY_SUBCOMMANDS = {"header": "codegen_cmds", "layout": "codegen_cmds"}
 
@@ -84,25 +87,27 @@ class _MofGroup(click.Group):
         return self.commands.get(cmd_name)
 
 
+def _compile_options(f: F) -> F:
+    """FILE... -I DIR --strict: what every command that compiles takes."""
+    f = click.option(
+        "--strict",
+        is_flag=True,
+        help="Treat warnings (joined literals, unknown names, missing superclasses) as errors.",
+    )(f)
+    f = click.option(
+        "-I", "include_dirs", multiple=True, type=click.Path(file_okay=False),
+        help="Add an include directory.",
+    )(f)  # fmt: skip
+    return click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))(f)
+
+
 @click.group("mof", cls=_MofGroup)
 def mof_group() -> None:
     """Compile WMI/DMTF MOF: check files, list classes, generate headers and layouts."""
 
 
 @mof_group.command("check")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option(
-    "-I",
-    "include_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False),
-    help="Add an include directory.",
-)
-@click.option(
-    "--strict",
-    is_flag=True,
-    help="Treat warnings (joined literals, unknown names, missing superclasses) as errors.",
-)
+@_compile_options
 def check_cmd(files: tuple[str, ...], include_dirs: tuple[str, ...], strict: bool) -> None:
     """Compile FILE... and report problems as FILE:LINE:COL: error|warning: MESSAGE."""
     result = _compile(files, include_dirs, strict)
@@ -111,16 +116,8 @@ def check_cmd(files: tuple[str, ...], include_dirs: tuple[str, ...], strict: boo
 
 
 @mof_group.command("classes")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option(
-    "-I",
-    "include_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False),
-    help="Add an include directory.",
-)
+@_compile_options
 @click.option("--json", "as_json", is_flag=True, help="Print the compiled classes as JSON.")
-@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 def classes_cmd(
     files: tuple[str, ...], include_dirs: tuple[str, ...], as_json: bool, strict: bool
 ) -> None:

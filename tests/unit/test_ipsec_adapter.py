@@ -139,3 +139,40 @@ def test_one_shot_without_state_notes_it(lab: tuple[FakeCharon, Path]) -> None:
     inst = mm(one)
     assert inst["Active"] and inst["ConnectionListSize"] == 1 and inst["OakleyMainMode"] == 0
     assert any("no state file" in n for n in one.notes)
+
+
+def test_event_flood_never_blocks_a_query(tmp_path: Path) -> None:
+    """Queries read the last published values: they are answered while a flood of events is
+    still being applied, and the flood is counted in full afterwards."""
+    from iscsiprf.ipsec.collector import Collector
+    from iscsiprf.ipsec.config import AdapterConfig
+    from iscsiprf.ipsec.events import Alert
+    from iscsiprf.mof import load_builtin_schema
+
+    cfg = AdapterConfig(
+        vici=f"unix://{tmp_path}/none.vici",
+        error_notify=f"unix://{tmp_path}/none.enfy",
+        state=tmp_path / "state.sqlite",
+    )
+    col = Collector(cfg, load_builtin_schema(), xfrm=False)
+    n = 200_000
+    invalid_spi = 25  # error-notify INVALID_IKE_SPI -> InvalidCookiesReceived
+    for _ in range(n):
+        col._queue.put(Alert(invalid_spi, "received IKE message with unknown SPI", t=1.0))
+    col.start()
+    try:
+        answered_during_flood = False
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            pending = col._queue.qsize()
+            got = col.values()["MSiSCSI_MMIPSECStats"]["InvalidCookiesReceived"]
+            if pending > 0 and got < n:
+                answered_during_flood = True
+            if got == n:
+                break
+            time.sleep(0.01)
+        assert answered_during_flood
+        assert col.values()["MSiSCSI_MMIPSECStats"]["InvalidCookiesReceived"] == n
+        assert col.health()["events_processed"] >= n
+    finally:
+        col.close()

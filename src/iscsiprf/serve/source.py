@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from iscsiprf.mof.model import Schema
+from iscsiprf.wql import sources as wql_sources
 from iscsiprf.wql.snapshot import SnapshotError, parse_snapshot
 
 DEFAULT_SNAPSHOT_CLASS = "MSiSCSI_MMIPSECStats"
@@ -31,8 +32,9 @@ class SourceError(Exception):
 
 
 @runtime_checkable
-class InstanceSource(Protocol):
-    """What the servers need from a collector."""
+class InstanceSource(wql_sources.InstanceSource, Protocol):
+    """What the servers need from a collector: the query layer's instance source, plus the
+    schema, single-instance lookup, health and shutdown."""
 
     @property
     def schema(self) -> Schema: ...

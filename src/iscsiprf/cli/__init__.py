@@ -11,6 +11,8 @@ import sys
 
 import click
 
+from . import teardown
+
 # Top-level command -> the modules whose `register(cli)` adds it (in order).
 _COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "mof": ("mof_cmds",),  # `mof header|layout` come from codegen_cmds, loaded on demand
@@ -59,6 +61,9 @@ def main() -> None:
     so that nothing a user does ends in a Python traceback."""
     try:
         cli(prog_name="iscsiprf", standalone_mode=True)
+    except SystemExit as done:
+        teardown.exit_now_if_disposable(done.code)
+        raise
     except KeyboardInterrupt:
         sys.exit(130)
     except BrokenPipeError:  # e.g. `iscsiprf mof header x.mof | head`

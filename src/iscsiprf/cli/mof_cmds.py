@@ -12,10 +12,12 @@ import click
 
 from ..mof import CompileResult, MofClass, compile_files
 from ..mof.model import Method, Property, Qualifiers
+from . import teardown
 
 
 def _compile(files: tuple[str, ...], include_dirs: tuple[str, ...], strict: bool) -> CompileResult:
     result = compile_files(files, include_dirs=include_dirs, strict=strict)
+    teardown.mark_disposable()
     for d in result.diagnostics:
         click.echo(str(d), err=True)
     return result

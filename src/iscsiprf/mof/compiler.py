@@ -13,9 +13,8 @@ import gc
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
+from os import PathLike
 from typing import Any
 
 from .errors import Diagnostic, MofError
@@ -34,17 +33,20 @@ from .model import (
 )
 from .parser import ParseContext, Parser
 from .preprocess import PreprocessorState, find_include, tokenize_file
-from .source import decode_mof_bytes, read_mof_file
+from .source import decode_mof_bytes, directory_of, read_mof_file
 
 _EMPTY = Qualifiers()  # shared, never mutated
 SYSTEM_MOF = "wmi_system.mof"
 PROJECT_MOF = "iscsiprf.mof"
 
 
-@dataclass
+StrPath = str | PathLike[str]
+
+
 class CompileResult:
-    schema: Schema
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    def __init__(self, schema: Schema, diagnostics: list[Diagnostic] | None = None) -> None:
+        self.schema = schema
+        self.diagnostics = [] if diagnostics is None else diagnostics
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -64,14 +66,14 @@ class CompileResult:
 
 
 class _Compilation:
-    def __init__(self, include_dirs: Sequence[str | Path], strict: bool) -> None:
+    def __init__(self, include_dirs: Sequence[StrPath], strict: bool) -> None:
         self.ctx = ParseContext(strict=strict)
         self.ctx.include = self._include
-        self.pp = PreprocessorState(include_dirs=[Path(d) for d in include_dirs])
+        self.pp = PreprocessorState(include_dirs=[os.fspath(d) for d in include_dirs])
         self.pp.warn = self._pp_warn
         self.strict = strict
         self.stack: list[str] = []
-        self._directories: dict[str, Path] = {}
+        self._directories: dict[str, str] = {}
 
     def _pp_warn(self, d: Diagnostic) -> None:
         if self.strict:
@@ -87,13 +89,11 @@ class _Compilation:
         sev = "error" if self.strict else "warning"
         self.ctx.diagnostics.append(Diagnostic(sev, where or Location("<unknown>", 0, 0), message))
 
-    def parse_file(
-        self, path: str | Path, where: Location | None = None, key: str | None = None
-    ) -> None:
+    def parse_file(self, path: str, where: Location | None = None, key: str | None = None) -> None:
         text = read_mof_file(path, where)
         self.parse_text(text, path, key)
 
-    def parse_text(self, text: str, path: str | Path, key: str | None = None) -> None:
+    def parse_text(self, text: str, path: str, key: str | None = None) -> None:
         self.stack.append(key or os.path.normpath(os.path.abspath(path)))
         try:
             stream = tokenize_file(path, text, self.pp, tuple(self.stack))
@@ -102,7 +102,7 @@ class _Compilation:
             self.stack.pop()
 
     def _include(self, name: str, where: Location, from_path: str) -> None:
-        found = str(Path(name)) if os.path.isabs(name) and os.path.isfile(name) else None
+        found = os.path.normpath(name) if os.path.isabs(name) and os.path.isfile(name) else None
         if found is None:
             found = find_include(name, self._directory(from_path), self.pp.include_dirs)
         if found is None:
@@ -114,24 +114,24 @@ class _Compilation:
             raise MofError(where, "includes nested more than 64 deep")
         self.parse_file(found, where, key)
 
-    def _directory(self, path: str) -> Path:
-        # A schema's master file includes every other file: one Path for all of them.
+    def _directory(self, path: str) -> str:
+        # A schema's master file includes every other file: look its directory up once.
         got = self._directories.get(path)
         if got is None:
-            got = self._directories[path] = Path(path).parent
+            got = self._directories[path] = directory_of(path)
         return got
 
 
 def compile_files(
-    paths: Iterable[str | Path],
-    include_dirs: Sequence[str | Path] = (),
+    paths: Iterable[StrPath],
+    include_dirs: Sequence[StrPath] = (),
     strict: bool = False,
 ) -> CompileResult:
     """Compile MOF files (in order, sharing pragmas and qualifier declarations)."""
     comp = _Compilation(include_dirs, strict)
     with _no_gc():
         for p in paths:
-            path = Path(p)
+            path = os.fspath(p)
             try:
                 comp.parse_file(path)
             except MofError as exc:
@@ -160,7 +160,7 @@ def _no_gc() -> Iterator[None]:
 def compile_text(
     text: str | bytes,
     path: str = "<string>",
-    include_dirs: Sequence[str | Path] = (),
+    include_dirs: Sequence[StrPath] = (),
     strict: bool = False,
 ) -> CompileResult:
     """Compile MOF given as text (or undecoded bytes); `path` names it in diagnostics."""
@@ -168,7 +168,7 @@ def compile_text(
     try:
         if isinstance(text, bytes):
             text = decode_mof_bytes(text, path)
-        comp.parse_text(text, Path(path))
+        comp.parse_text(text, path)
     except MofError as exc:
         comp.ctx.diagnostics.append(exc.diagnostic)
     return _finish(comp)

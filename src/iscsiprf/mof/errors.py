@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from .model import Location
+from .model import Location, Record
 
 
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
-    severity: str  # "error" or "warning"
-    location: Location
-    message: str
+class Diagnostic(Record):
+    __slots__ = ("severity", "location", "message")
+
+    def __init__(self, severity: str, location: Location, message: str) -> None:
+        self.severity = severity  # "error" or "warning"
+        self.location = location
+        self.message = message
 
     def __str__(self) -> str:
         return f"{self.location}: {self.severity}: {self.message}"

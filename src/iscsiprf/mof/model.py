@@ -7,10 +7,11 @@ Qualifier lookups are case-insensitive, as in WMI; the name keeps the spelling o
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import uuid
 
 # CIM intrinsic data types, lower case.
 INTRINSIC_TYPES = frozenset(
@@ -84,12 +85,36 @@ class Location:
         return hash(str(self))
 
 
-@dataclass(slots=True)
-class Qualifier:
-    name: str  # as written in the MOF
-    value: Any  # None, bool, int, float, str, or a list of those
-    flavors: tuple[str, ...] = ()  # as written, e.g. ("amended",)
-    propagated: bool = False  # inherited from a superclass / overridden element
+class Record:
+    """A plain record with `__slots__`: repr and equality field by field.
+
+    Not dataclasses: the model is imported by every `iscsiprf` command, and generating
+    dataclass methods (one `exec` per class) cost 5 ms of each start, 1% of a DMTF-schema check.
+    """
+
+    __slots__: tuple[str, ...] = ()
+    __hash__ = None  # type: ignore[assignment]  # mutable records, compared by value
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(
+            getattr(self, n) == getattr(other, n) for n in self.__slots__
+        )
+
+
+class Qualifier(Record):
+    __slots__ = ("name", "value", "flavors", "propagated")
+
+    def __init__(
+        self, name: str, value: Any, flavors: tuple[str, ...] = (), propagated: bool = False
+    ) -> None:
+        self.name = name  # as written in the MOF
+        self.value = value  # None, bool, int, float, str, or a list of those
+        self.flavors = flavors  # as written, e.g. ("amended",)
+        self.propagated = propagated  # inherited from a superclass / overridden element
 
     @property
     def amended(self) -> bool:
@@ -115,17 +140,33 @@ class Qualifiers(dict[str, Qualifier]):
         return {q.name: q.value for q in self.values()}
 
 
-@dataclass(slots=True)
-class Property:
-    name: str
-    type: str  # lower-case intrinsic type, "ref", or the embedded class name as written
-    qualifiers: Qualifiers = field(default_factory=Qualifiers)
-    array: bool = False
-    array_size: int | None = None  # fixed arrays `t x[N]`
-    ref_class: str | None = None  # for type == "ref"
-    default: Any = None
-    class_origin: str = ""  # the class that first declared the property
-    location: Location | None = None
+class Property(Record):
+    __slots__ = (
+        "name", "type", "qualifiers", "array", "array_size", "ref_class", "default",
+        "class_origin", "location",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        name: str,
+        type: str,
+        qualifiers: Qualifiers | None = None,
+        array: bool = False,
+        array_size: int | None = None,
+        ref_class: str | None = None,
+        default: Any = None,
+        class_origin: str = "",
+        location: Location | None = None,
+    ) -> None:
+        self.name = name
+        self.type = type  # lower-case intrinsic type, "ref", or the embedded class name as written
+        self.qualifiers = Qualifiers() if qualifiers is None else qualifiers
+        self.array = array
+        self.array_size = array_size  # fixed arrays `t x[N]`
+        self.ref_class = ref_class  # for type == "ref"
+        self.default = default
+        self.class_origin = class_origin  # the class that first declared the property
+        self.location = location
 
     @property
     def is_embedded(self) -> bool:
@@ -146,29 +187,50 @@ class Property:
         return self.qualifiers.has("key")
 
 
-@dataclass(slots=True)
-class Parameter:
-    name: str
-    type: str
-    qualifiers: Qualifiers = field(default_factory=Qualifiers)
-    array: bool = False
-    array_size: int | None = None
-    ref_class: str | None = None
-    location: Location | None = None
+class Parameter(Record):
+    __slots__ = ("name", "type", "qualifiers", "array", "array_size", "ref_class", "location")
+
+    def __init__(
+        self,
+        name: str,
+        type: str,
+        qualifiers: Qualifiers | None = None,
+        array: bool = False,
+        array_size: int | None = None,
+        ref_class: str | None = None,
+        location: Location | None = None,
+    ) -> None:
+        self.name = name
+        self.type = type
+        self.qualifiers = Qualifiers() if qualifiers is None else qualifiers
+        self.array = array
+        self.array_size = array_size
+        self.ref_class = ref_class
+        self.location = location
 
     @property
     def is_embedded(self) -> bool:
         return self.type not in INTRINSIC_TYPES and self.type != "ref"
 
 
-@dataclass(slots=True)
-class Method:
-    name: str
-    return_type: str
-    parameters: list[Parameter] = field(default_factory=list)
-    qualifiers: Qualifiers = field(default_factory=Qualifiers)
-    class_origin: str = ""
-    location: Location | None = None
+class Method(Record):
+    __slots__ = ("name", "return_type", "parameters", "qualifiers", "class_origin", "location")
+
+    def __init__(
+        self,
+        name: str,
+        return_type: str,
+        parameters: list[Parameter] | None = None,
+        qualifiers: Qualifiers | None = None,
+        class_origin: str = "",
+        location: Location | None = None,
+    ) -> None:
+        self.name = name
+        self.return_type = return_type
+        self.parameters = [] if parameters is None else parameters
+        self.qualifiers = Qualifiers() if qualifiers is None else qualifiers
+        self.class_origin = class_origin
+        self.location = location
 
     @property
     def method_id(self) -> int | None:
@@ -176,21 +238,41 @@ class Method:
         return v if isinstance(v, int) and not isinstance(v, bool) else None
 
 
-@dataclass(slots=True)
-class MofClass:
-    name: str
-    superclass: str | None
-    namespace: str
-    qualifiers: Qualifiers = field(default_factory=Qualifiers)
-    # All properties, inherited first (superclass order), then local ones; keyed by lower name.
-    properties: dict[str, Property] = field(default_factory=dict)
-    methods: dict[str, Method] = field(default_factory=dict)
-    local_properties: list[str] = field(default_factory=list)  # lower names declared here
-    local_methods: list[str] = field(default_factory=list)
-    location: Location | None = None
-    is_association: bool = False
-    is_indication: bool = False
-    builtin: bool = False  # supplied by iscsiprf's own system MOF to resolve a superclass
+class MofClass(Record):
+    __slots__ = (
+        "name", "superclass", "namespace", "qualifiers", "properties", "methods",
+        "local_properties", "local_methods", "location", "is_association", "is_indication",
+        "builtin",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        name: str,
+        superclass: str | None,
+        namespace: str,
+        qualifiers: Qualifiers | None = None,
+        properties: dict[str, Property] | None = None,
+        methods: dict[str, Method] | None = None,
+        local_properties: list[str] | None = None,
+        local_methods: list[str] | None = None,
+        location: Location | None = None,
+        is_association: bool = False,
+        is_indication: bool = False,
+        builtin: bool = False,
+    ) -> None:
+        self.name = name
+        self.superclass = superclass
+        self.namespace = namespace
+        self.qualifiers = Qualifiers() if qualifiers is None else qualifiers
+        # All properties, inherited first (superclass order), then local ones; by lower name.
+        self.properties = {} if properties is None else properties
+        self.methods = {} if methods is None else methods
+        self.local_properties = [] if local_properties is None else local_properties  # lower
+        self.local_methods = [] if local_methods is None else local_methods
+        self.location = location
+        self.is_association = is_association
+        self.is_indication = is_indication
+        self.builtin = builtin  # supplied by iscsiprf's own system MOF to resolve a superclass
 
     def prop(self, name: str) -> Property | None:
         return self.properties.get(name.lower())
@@ -198,12 +280,7 @@ class MofClass:
     @property
     def guid(self) -> uuid.UUID | None:
         v = self.qualifiers.get_value("guid")
-        if not isinstance(v, str):
-            return None
-        try:
-            return uuid.UUID(v.strip().strip("{}"))
-        except ValueError:
-            return None
+        return parse_guid(v) if isinstance(v, str) else None
 
     @property
     def description(self) -> str | None:
@@ -229,25 +306,46 @@ class MofClass:
         return [p for p in self.properties.values() if p.is_key]
 
 
-@dataclass(slots=True)
-class Instance:
-    class_name: str
-    namespace: str
-    values: dict[str, Any] = field(default_factory=dict)  # property name as written -> value
-    alias: str | None = None
-    qualifiers: Qualifiers = field(default_factory=Qualifiers)
-    location: Location | None = None
+class Instance(Record):
+    __slots__ = ("class_name", "namespace", "values", "alias", "qualifiers", "location")
+
+    def __init__(
+        self,
+        class_name: str,
+        namespace: str,
+        values: dict[str, Any] | None = None,
+        alias: str | None = None,
+        qualifiers: Qualifiers | None = None,
+        location: Location | None = None,
+    ) -> None:
+        self.class_name = class_name
+        self.namespace = namespace
+        self.values = {} if values is None else values  # property name as written -> value
+        self.alias = alias
+        self.qualifiers = Qualifiers() if qualifiers is None else qualifiers
+        self.location = location
 
 
-@dataclass(slots=True)
-class QualifierDecl:
-    name: str
-    type: str
-    array: bool
-    default: Any
-    scopes: tuple[str, ...]
-    flavors: tuple[str, ...]
-    location: Location | None = None
+class QualifierDecl(Record):
+    __slots__ = ("name", "type", "array", "default", "scopes", "flavors", "location")
+
+    def __init__(
+        self,
+        name: str,
+        type: str,
+        array: bool,
+        default: Any,
+        scopes: tuple[str, ...],
+        flavors: tuple[str, ...],
+        location: Location | None = None,
+    ) -> None:
+        self.name = name
+        self.type = type
+        self.array = array
+        self.default = default
+        self.scopes = scopes
+        self.flavors = flavors
+        self.location = location
 
     def flavor(self, name: str) -> bool:
         return any(f.lower() == name.lower() for f in self.flavors)
@@ -257,14 +355,29 @@ class SchemaLookupError(KeyError):
     """A class asked for by name or GUID is not in the schema."""
 
 
-@dataclass
+def parse_guid(text: str) -> uuid.UUID | None:
+    """A GUID written with or without braces, or None when it is not one."""
+    import uuid  # here: uuid (with platform) costs start-up that most commands never need
+
+    try:
+        return uuid.UUID(text.strip().strip("{}"))
+    except ValueError:
+        return None
+
+
 class Schema:
     """The compiled classes (file order), instances and qualifier declarations."""
 
-    classes: dict[str, MofClass] = field(default_factory=dict)  # lower name -> class
-    instances: list[Instance] = field(default_factory=list)
-    qualifier_decls: dict[str, QualifierDecl] = field(default_factory=dict)
-    _by_guid: dict[uuid.UUID, MofClass] = field(default_factory=dict, repr=False)
+    def __init__(
+        self,
+        classes: dict[str, MofClass] | None = None,
+        instances: list[Instance] | None = None,
+        qualifier_decls: dict[str, QualifierDecl] | None = None,
+    ) -> None:
+        self.classes = {} if classes is None else classes  # lower name -> class
+        self.instances = [] if instances is None else instances
+        self.qualifier_decls = {} if qualifier_decls is None else qualifier_decls
+        self._by_guid: dict[uuid.UUID, MofClass] = {}
 
     def add_class(self, cls: MofClass) -> None:
         self.classes[cls.name.lower()] = cls
@@ -292,10 +405,10 @@ class Schema:
 
     def by_guid(self, guid: uuid.UUID | str) -> MofClass | None:
         if isinstance(guid, str):
-            try:
-                guid = uuid.UUID(guid.strip().strip("{}"))
-            except ValueError:
+            parsed = parse_guid(guid)
+            if parsed is None:
                 return None
+            guid = parsed
         return self._by_guid.get(guid)
 
     def ancestors(self, name: str) -> list[MofClass]:

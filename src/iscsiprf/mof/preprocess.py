@@ -12,12 +12,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 from .errors import Diagnostic, MofError
 from .lexer import INCLUDE_MARK, Segment, TokenStream, lex_region
 from .model import Location
-from .source import LineIndex, read_mof_file
+from .source import LineIndex, directory_of, read_mof_file
 
 DIRECTIVE_RE = re.compile(
     r"^[ \t]*#[ \t]*(define|undef|include|ifdef|ifndef|if|elif|else|endif|error|line)\b",
@@ -29,7 +28,7 @@ _IDENT_RE = re.compile(r"[A-Za-z_]\w*")
 class PreprocessorState:
     """What lives across the files of one compilation: macros and the include search path."""
 
-    def __init__(self, include_dirs: list[Path] | None = None) -> None:
+    def __init__(self, include_dirs: list[str] | None = None) -> None:
         self.include_dirs = include_dirs or []
         self.macros: dict[str, list[str]] = {}
         self.skipped_headers: list[str] = []
@@ -192,10 +191,10 @@ def _expand(toks: list[str], macros: dict[str, list[str]]) -> tuple[list[str], l
 
 
 def tokenize_file(
-    path: str | Path, text: str, state: PreprocessorState, include_stack: tuple[str, ...] = ()
+    path: str, text: str, state: PreprocessorState, include_stack: tuple[str, ...] = ()
 ) -> TokenStream:
     """Lex one MOF file, applying its preprocessor lines."""
-    spath = str(path)
+    spath = path
     stream = TokenStream(spath)
     lines = LineIndex(text)
     directives = list(DIRECTIVE_RE.finditer(text)) if "#" in text else []
@@ -307,7 +306,7 @@ def _include(
     stream: TokenStream,
     rest: str,
     where: Location,
-    path: str | Path,
+    path: str,
     state: PreprocessorState,
     include_stack: tuple[str, ...],
 ) -> None:
@@ -316,7 +315,7 @@ def _include(
         name = spec[1:-1]
     else:
         raise MofError(where, f'#include needs "file" or <file>, got {spec!r}')
-    here = Path(path).parent
+    here = directory_of(path)
     found = find_include(name, here, state.include_dirs)
     is_header = name.lower().endswith((".h", ".hpp", ".hxx"))
     if found is None:
@@ -357,30 +356,30 @@ def _include(
     stream.segments[-1].offsets = [0]
 
 
-def find_include(name: str, here: Path, include_dirs: list[Path]) -> str | None:
-    """The included file's path (as pathlib prints it), looked up in `here`, then `include_dirs`."""
+def find_include(name: str, here: str, include_dirs: list[str]) -> str | None:
+    """The included file's path, looked up in `here`, then `include_dirs`."""
     for d in (here, *include_dirs):
         p = _child(d, name)
         if os.path.isfile(p):
             return p
     # WDK sources are written on case-insensitive file systems.
+    lname = name.lower()
     for d in (here, *include_dirs):
         try:
-            for entry in d.iterdir():
-                if entry.name.lower() == name.lower() and entry.is_file():
-                    return str(entry)
+            entries = list(os.scandir(d))
         except OSError:
             continue
+        for entry in entries:
+            if entry.name.lower() == lname and entry.is_file():
+                return _child(d, entry.name)
     return None
 
 
-def _child(d: Path, name: str) -> str:
-    """str(d / name) without pathlib's parsing when `name` is plain (a schema includes
-    1,600 files: pathlib would cost more than reading them)."""
+def _child(d: str, name: str) -> str:
+    """`d/name` written as a person would: no `./` in front, no empty or `.` parts."""
+    if d in ("", ".") or os.path.isabs(name):
+        return os.path.normpath(name)
     probe = f"/{name}/"
-    if "//" in probe or "/./" in probe:  # absolute, empty or "." parts: pathlib normalizes
-        return str(d / name)
-    top = str(d)
-    if top == ".":
-        return name
-    return top + name if top.endswith("/") else f"{top}/{name}"
+    if "//" in probe or "/./" in probe:
+        return os.path.normpath(os.path.join(d, name))
+    return d + name if d.endswith("/") else f"{d}/{name}"

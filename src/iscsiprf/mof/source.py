@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
-from pathlib import Path
+import os
 
 from .errors import MofError
 from .model import Location
@@ -35,7 +35,12 @@ def decode_mof_bytes(data: bytes, path: str) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def read_mof_file(path: str | Path, where: Location | None = None) -> str:
+def directory_of(path: str) -> str:
+    """The directory a file's relative includes are looked up in (`.` for a bare name)."""
+    return os.path.dirname(path) or "."
+
+
+def read_mof_file(path: str, where: Location | None = None) -> str:
     try:
         with open(path, "rb") as f:
             data = f.read()

@@ -71,3 +71,18 @@ def test_unbalanced_conditionals_are_errors() -> None:
         "without a matching #endif"
         in compile_text("#ifdef X\nclass A {};\n", path="u.mof").errors[0].message
     )
+
+
+def test_include_search_passes_directories_and_ignores_case(tmp_path: Path) -> None:
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "Shared.mof").mkdir()  # a directory with the include's name is not the file
+    (tmp_path / "inc" / "Shared.mof").write_text("class Shared { uint8 a; };\n")
+    (tmp_path / "inc" / "Other.MOF").write_text("class Other { uint8 b; };\n")
+    main = tmp_path / "main.mof"
+    main.write_text('#include "Shared.mof"\n#pragma include("other.mof")\n')
+    r = compile_files([main], include_dirs=[tmp_path / "inc"])
+    assert r.ok, [str(d) for d in r.diagnostics]
+    assert [c.location.path for c in r.user_classes()] == [  # type: ignore[union-attr]
+        f"{tmp_path}/inc/Shared.mof",
+        f"{tmp_path}/inc/Other.MOF",
+    ]

@@ -32,7 +32,7 @@ from .model import (
     Schema,
 )
 from .parser import ParseContext, Parser
-from .preprocess import PreprocessorState, find_include, tokenize_file
+from .preprocess import PreprocessorState, read_include, tokenize_file
 from .source import decode_mof_bytes, directory_of, read_mof_file
 
 _EMPTY = Qualifiers()  # shared, never mutated
@@ -102,17 +102,16 @@ class _Compilation:
             self.stack.pop()
 
     def _include(self, name: str, where: Location, from_path: str) -> None:
-        found = os.path.normpath(name) if os.path.isabs(name) and os.path.isfile(name) else None
-        if found is None:
-            found = find_include(name, self._directory(from_path), self.pp.include_dirs)
-        if found is None:
+        got = read_include(name, self._directory(from_path), self.pp.include_dirs, where)
+        if got is None:
             raise MofError(where, f"include file {name} not found")
+        found, text = got
         key = os.path.normpath(os.path.abspath(found))
         if key in self.stack:
             raise MofError(where, f"recursive include of {name}")
         if len(self.stack) > 64:
             raise MofError(where, "includes nested more than 64 deep")
-        self.parse_file(found, where, key)
+        self.parse_text(text, found, key)
 
     def _directory(self, path: str) -> str:
         # A schema's master file includes every other file: look its directory up once.

@@ -8,7 +8,7 @@ class/property location that someone reads). The first character of a token tell
 from __future__ import annotations
 
 import re
-from functools import cache, lru_cache, partial
+from functools import cache, lru_cache
 
 from .model import Location
 from .source import LineIndex
@@ -148,7 +148,8 @@ _HIDDEN_QUOTE = "\x00"
 def _qualifier_list(tok: str) -> QualifierListToken | None:
     """`tok` with its parts if it has the shape of a qualifier list, else None."""
     outside, bodies = _split_strings(tok)
-    if bodies and "\n" in "".join(bodies):
+    # Counting is cheaper than joining the bodies (most of a CIM file) to look for a newline.
+    if tok.count("\n") != "".join(outside).count("\n"):
         return None  # a literal broken across lines: the parser joins it with a warning
     quals = _skeleton_parts('""'.join(map(str.strip, outside)))
     if quals is None:
@@ -263,10 +264,8 @@ class TokenStream:
         self._firsts.append(seg.first)
 
     def location(self, index: int, delta: int = 0) -> Location:
-        """A lazy location for token `index` (+ `delta` characters into it), resolved when
-        first printed or read."""
-        # A partial is one C object; a closure would be a function plus three cells.
-        return Location(self.path, 0, 0, resolve=partial(TokenStream.resolve, self, index, delta))
+        """A lazy location for token `index` (+ `delta` characters into it)."""
+        return TokenLocation(self, index, delta)
 
     def resolve(self, index: int, delta: int = 0) -> tuple[str, int, int]:
         import bisect
@@ -278,6 +277,24 @@ class TokenStream:
         offset = seg.token_offset(index - seg.first) + (delta if seg.origin is None else 0)
         line, col = seg.lines.line_col(offset)
         return seg.path, line, col
+
+
+class TokenLocation(Location):
+    """Where token `index` (+ `delta` characters) of a stream was written; line and column are
+    found when first read (the CIM schema creates 12,600 locations and prints almost none)."""
+
+    __slots__ = ("_stream", "_index", "_delta")
+
+    def __init__(self, stream: TokenStream, index: int, delta: int = 0) -> None:
+        self.path = stream.path
+        self._stream: TokenStream | None = stream
+        self._index = index
+        self._delta = delta
+
+    def _resolved(self) -> None:
+        if self._stream is not None:
+            self.path, self._line, self._col = self._stream.resolve(self._index, self._delta)
+            self._stream = None
 
 
 def lex_region(text: str, start: int, end: int, fast: bool = True) -> list[str]:

@@ -7,7 +7,7 @@ Qualifier lookups are case-insensitive, as in WMI; the name keeps the spelling o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -38,28 +38,19 @@ INTEGER_RANGES: dict[str, tuple[int, int]] = {
 class Location:
     """Where something was written: file path, 1-based line and column.
 
-    The compiler creates most locations lazily (a resolver callback) because computing line and
-    column for every token would cost more than lexing; they are resolved when first read.
+    The compiler creates most locations lazily (a subclass that overrides `_resolved`) because
+    computing line and column for every token would cost more than lexing.
     """
 
-    __slots__ = ("path", "_line", "_col", "_resolve")
+    __slots__ = ("path", "_line", "_col")
 
-    def __init__(
-        self,
-        path: str,
-        line: int = 0,
-        col: int = 0,
-        resolve: Callable[[], tuple[str, int, int]] | None = None,
-    ) -> None:
+    def __init__(self, path: str, line: int = 0, col: int = 0) -> None:
         self.path = path
         self._line = line
         self._col = col
-        self._resolve = resolve
 
     def _resolved(self) -> None:
-        if self._resolve is not None:
-            self.path, self._line, self._col = self._resolve()
-            self._resolve = None
+        """Called before line and column are read: a lazy location finds them here."""
 
     @property
     def line(self) -> int:

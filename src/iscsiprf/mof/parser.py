@@ -21,6 +21,7 @@ from .lexer import (
     STRING,
     STRINGS,
     QualifierListToken,
+    TokenLocation,
     TokenStream,
     array_item_re,
     qual_part_re,
@@ -108,7 +109,7 @@ class Parser:
     # -- helpers -----------------------------------------------------------------------------
 
     def loc(self, index: int | None = None, delta: int = 0) -> Location:
-        return self.stream.location(self.i if index is None else index, delta)
+        return TokenLocation(self.stream, self.i if index is None else index, delta)
 
     def fail(self, message: str, index: int | None = None, delta: int = 0) -> NoReturn:
         raise MofError(self.loc(index, delta), message)

@@ -148,8 +148,7 @@ _HIDDEN_QUOTE = "\x00"
 def _qualifier_list(tok: str) -> QualifierListToken | None:
     """`tok` with its parts if it has the shape of a qualifier list, else None."""
     outside, bodies = _split_strings(tok)
-    # Counting is cheaper than joining the bodies (most of a CIM file) to look for a newline.
-    if tok.count("\n") != "".join(outside).count("\n"):
+    if bodies and "\n" in "".join(bodies):
         return None  # a literal broken across lines: the parser joins it with a warning
     quals = _skeleton_parts('""'.join(map(str.strip, outside)))
     if quals is None:

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iscsiprf.cli import cli
+from iscsiprf.cli.app import cli
 from iscsiprf.codegen.header import HeaderOptions, header_classes, render_header
 from iscsiprf.codegen.layout import ClassLayout, ItemLayout, class_layout
 from iscsiprf.codegen.members import Kind

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from iscsiprf.cli import cli
+from iscsiprf.cli.app import cli
 from iscsiprf.codegen.header import HeaderOptions, header_classes, render_header
 from iscsiprf.codegen.layout import LayoutError
 from iscsiprf.mof.model import (

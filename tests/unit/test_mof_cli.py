@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from iscsiprf.cli import cli
+from iscsiprf.cli.app import cli
 
 from shared_data import seed_class_text
 

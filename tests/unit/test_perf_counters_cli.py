@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 from wqlperf_support import MM, QM, mm_instance
 
-from iscsiprf.cli import cli, query_cmds
+from iscsiprf.cli import query_cmds
+from iscsiprf.cli.app import cli
 from iscsiprf.perf import SampleTime
 from iscsiprf.perf.timestamps import FILETIME_UNIX_EPOCH
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from rich.console import Console
 
-from iscsiprf.cli import cli
+from iscsiprf.cli.app import cli
 from iscsiprf.mof import load_builtin_schema
 from iscsiprf.serve.query import compile_wql
 from iscsiprf.serve.watch import WatchModel, render

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 from wqlperf_support import MM, QM, mm_instance
 
-from iscsiprf.cli import cli, query_cmds
+from iscsiprf.cli import query_cmds
+from iscsiprf.cli.app import cli
 
 INSTANCE_0 = "ROOT\\ISCSIPRT\\0000_0"
 

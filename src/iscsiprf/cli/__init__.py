@@ -1,66 +1,20 @@
-"""The `iscsiprf` command: one click group; each layer's commands live in their own module.
+"""The `iscsiprf` command. The click group lives in `app.py`; this is the process entry point.
 
-Modules are imported only when one of their commands runs, so `iscsiprf mof check` does not pay
-for the HTTP server, rich or the lab (start-up time counts in the compile benchmark).
+A plain `iscsiprf mof check` runs without importing click (see `mof_check.py`).
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 
-import click
-
 from . import teardown
-
-# Top-level command -> the modules whose `register(cli)` adds it (in order).
-_COMMAND_MODULES: dict[str, tuple[str, ...]] = {
-    "mof": ("mof_cmds",),  # `mof header|layout` come from codegen_cmds, loaded on demand
-    "wnode": ("wnode_cmds",),
-    "query": ("query_cmds",),
-    "counters": ("query_cmds",),
-    "lab": ("lab_cmds",),
-    "serve": ("serve_cmds",),
-    "watch": ("serve_cmds",),
-}
-
-
-class _LazyGroup(click.Group):
-    _loaded: set[str]
-
-    def _load(self, modules: tuple[str, ...]) -> None:
-        for name in modules:
-            if name in self._loaded:
-                continue
-            self._loaded.add(name)
-            module = importlib.import_module(f"{__name__}.{name}")
-            module.register(self)
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(_COMMAND_MODULES)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        modules = _COMMAND_MODULES.get(cmd_name)
-        if modules is None:
-            return None
-        self._load(modules)
-        return self.commands.get(cmd_name)
-
-
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="iscsiprf")
-def cli() -> None:
-    """MSiSCSI_MMIPSECStats on Linux: MOF, data blocks, WMI runtime, live IKE counters."""
-
-
-cli._loaded = set()
 
 
 def main() -> None:
     """Console entry point: user errors are handled by each command; this is the last guard
     so that nothing a user does ends in a Python traceback."""
     try:
-        cli(prog_name="iscsiprf", standalone_mode=True)
+        _run(sys.argv[1:])
     except SystemExit as done:
         teardown.exit_now_if_disposable(done.code)
         raise
@@ -73,3 +27,14 @@ def main() -> None:
         print(f"iscsiprf: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         print("iscsiprf: please report this with the command line that caused it", file=sys.stderr)
         sys.exit(70)
+
+
+def _run(argv: list[str]) -> None:
+    from .mof_check import run_plain
+
+    status = run_plain(argv)
+    if status is not None:
+        sys.exit(status)
+    from .app import cli
+
+    cli(prog_name="iscsiprf", standalone_mode=True)

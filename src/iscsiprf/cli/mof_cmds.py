@@ -10,17 +10,9 @@ from typing import Any, TypeVar
 
 import click
 
-from ..mof import CompileResult, MofClass, compile_files
+from ..mof import MofClass
 from ..mof.model import Method, Property, Qualifiers
-from . import teardown
-
-
-def _compile(files: tuple[str, ...], include_dirs: tuple[str, ...], strict: bool) -> CompileResult:
-    result = compile_files(files, include_dirs=include_dirs, strict=strict)
-    teardown.mark_disposable()
-    for d in result.diagnostics:
-        click.echo(str(d), err=True)
-    return result
+from . import mof_check
 
 
 def _qualifiers_json(q: Qualifiers) -> dict[str, Any]:
@@ -112,9 +104,7 @@ def mof_group() -> None:
 @_compile_options
 def check_cmd(files: tuple[str, ...], include_dirs: tuple[str, ...], strict: bool) -> None:
     """Compile FILE... and report problems as FILE:LINE:COL: error|warning: MESSAGE."""
-    result = _compile(files, include_dirs, strict)
-    if result.errors:
-        sys.exit(1)
+    sys.exit(mof_check.status(mof_check.report(files, include_dirs, strict)))
 
 
 @mof_group.command("classes")
@@ -124,7 +114,7 @@ def classes_cmd(
     files: tuple[str, ...], include_dirs: tuple[str, ...], as_json: bool, strict: bool
 ) -> None:
     """List the classes FILE... define (with --json: properties, qualifiers, methods)."""
-    result = _compile(files, include_dirs, strict)
+    result = mof_check.report(files, include_dirs, strict)
     if result.errors:
         sys.exit(1)
     classes = result.user_classes()

@@ -5,8 +5,11 @@ from __future__ import annotations
 import codecs
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iscsiprf.mof import compile_text
+from iscsiprf.mof.parser import _ESCAPE_RE, _unescape_one, unescape
 
 
 def compiled(text: str, **kw: object):  # type: ignore[no-untyped-def]
@@ -140,3 +143,19 @@ def test_broken_literal_joined_with_one_space_and_warned() -> None:
     ]
     strict = compile_text(text, path="doc.mof", strict=True)
     assert [d.severity for d in strict.diagnostics] == ["error"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab\\nt'\"x0fF\n"))
+def test_unescape_shortcut_agrees_with_the_escape_grammar(body: str) -> None:
+    # The str.replace shortcut must give what the one regex for every escape gives.
+    assert unescape(body) == _ESCAPE_RE.sub(_unescape_one, body)
+
+
+def test_escapes_in_qualifier_values() -> None:
+    r = compiled(
+        '[Description("tab\\there, quote \\" apostrophe \\\' nl\\n hex \\x41 bs \\\\n")]\n'
+        "class E { };\n"
+    )
+    text = r.schema.cls("E").qualifiers.get_value("Description")
+    assert text == "tab\there, quote \" apostrophe ' nl\n hex A bs \\n"

@@ -65,6 +65,18 @@ def _unescape_one(m: re.Match[str]) -> str:
     return _ESCAPES.get(e, e)  # unknown escape: keep the character, as mofcomp does
 
 
+def unescape(body: str) -> str:
+    """A string literal's body with its escapes replaced (`\\n`, `\\x41`, ...)."""
+    if "\\\\" not in body:
+        # Every backslash starts an escape, and replacements bring no new backslash: the
+        # common escapes go by str.replace (the CIM schema has 8,700 of them), in C.
+        plain = body.replace("\\n", "\n").replace("\\'", "'").replace('\\"', '"')
+        plain = plain.replace("\\t", "\t")
+        if "\\" not in plain:
+            return plain
+    return _ESCAPE_RE.sub(_unescape_one, body)
+
+
 _BROKEN_LINE_RE = re.compile(r"[ \t]*\r?\n[ \t]*")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
 
@@ -269,7 +281,7 @@ class Parser:
             body = "".join(parts)
         self.i = i
         if "\\" in body:
-            body = self._unescape(body)
+            body = unescape(body)
         return body
 
     def _starts_string_run(self) -> bool:
@@ -314,9 +326,6 @@ class Parser:
             "string literal continues on the next line; joined with a single space",
         )
         return _BROKEN_LINE_RE.sub(" ", body)
-
-    def _unescape(self, body: str) -> str:
-        return _ESCAPE_RE.sub(_unescape_one, body)
 
     def number(self, t: str, delta: int = 0, index: int | None = None) -> int | float:
         s = t
@@ -366,7 +375,7 @@ class Parser:
             return self.number(t, 0, self.i - 1)
         if c == "'":
             self.i += 1
-            v = self._unescape(t[1:-1]) if "\\" in t else t[1:-1]
+            v = unescape(t[1:-1]) if "\\" in t else t[1:-1]
             return v
         if c == "$":
             self.i += 1
@@ -465,13 +474,13 @@ class Parser:
             if kind is STRING:
                 value = bodies[j] if literals == 1 else "".join(bodies[j : j + literals])
                 if escapes and "\\" in value:
-                    value = self._unescape(value)
+                    value = unescape(value)
             elif kind is FLAG:
                 value = True
             elif kind is STRINGS:
                 value = bodies[j : j + literals]
                 if escapes:
-                    value = [self._unescape(b) if "\\" in b else b for b in value]
+                    value = [unescape(b) if "\\" in b else b for b in value]
             elif kind is SCALAR:
                 value = self.scalar_text(text, n, 2)
             else:
@@ -501,7 +510,7 @@ class Parser:
                 c = len(x) // 2
                 v = "".join(bodies[j : j + c])
                 j += c
-                items.append(self._unescape(v) if "\\" in v else v)
+                items.append(unescape(v) if "\\" in v else v)
             else:
                 items.append(self.scalar_text(x, n, 3, k))
         return items

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from os import PathLike
-from typing import Any
 
 from .errors import Diagnostic, MofError
 from .model import (
@@ -34,6 +33,10 @@ from .model import (
 from .parser import ParseContext, Parser
 from .preprocess import PreprocessorState, read_include, tokenize_file
 from .source import decode_mof_bytes, directory_of, read_mof_file
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs 7 ms of every start
+if TYPE_CHECKING:
+    from typing import Any
 
 _EMPTY = Qualifiers()  # shared, never mutated
 SYSTEM_MOF = "wmi_system.mof"

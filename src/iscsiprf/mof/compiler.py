@@ -390,32 +390,38 @@ class _Resolver:
         return passing
 
     def _inheritable(self, sup: MofClass) -> tuple[dict[str, Property], dict[str, Method]]:
-        """What every subclass of `sup` inherits before overrides (computed once per class)."""
-        got = self._inherit_cache.get(sup.name.lower())
+        """What every subclass of `sup` inherits before overrides (computed once per class).
+
+        Only the elements `sup` declares need work: those it inherited are already in their
+        propagated form, which passes on unchanged (the same object) to the next level.
+        """
+        key = sup.name.lower()
+        got = self._inherit_cache.get(key)
         if got is not None:
             return got
-        props: dict[str, Property] = {}
-        for k, sp in sup.properties.items():
-            quals = self.merge_qualifiers(sp.qualifiers, _EMPTY, None, sp.name)
-            if quals is sp.qualifiers:
-                props[k] = sp  # unchanged declaration: shared by the whole hierarchy
-            else:
-                props[k] = Property(
-                    sp.name, sp.type, quals, sp.array, sp.array_size, sp.ref_class,
-                    sp.default, sp.class_origin, sp.location,
-                )  # fmt: skip
-        methods: dict[str, Method] = {}
-        for k, sm in sup.methods.items():
-            mquals = self.merge_qualifiers(sm.qualifiers, _EMPTY, None, sm.name)
-            methods[k] = (
-                sm
-                if mquals is sm.qualifiers
-                else Method(
-                    sm.name, sm.return_type, sm.parameters, mquals, sm.class_origin, sm.location
-                )
-            )
-        self._inherit_cache[sup.name.lower()] = (props, methods)
-        return props, methods
+        props = dict(sup.properties)
+        for k in sup.local_properties:
+            props[k] = self._passed_on_property(props[k])
+        methods = dict(sup.methods)
+        for k in sup.local_methods:
+            methods[k] = self._passed_on_method(methods[k])
+        got = self._inherit_cache[key] = (props, methods)
+        return got
+
+    def _passed_on_property(self, sp: Property) -> Property:
+        quals = self.merge_qualifiers(sp.qualifiers, _EMPTY, None, sp.name)
+        if quals is sp.qualifiers:
+            return sp  # unchanged declaration: shared by the whole hierarchy
+        return Property(
+            sp.name, sp.type, quals, sp.array, sp.array_size, sp.ref_class,
+            sp.default, sp.class_origin, sp.location,
+        )  # fmt: skip
+
+    def _passed_on_method(self, sm: Method) -> Method:
+        quals = self.merge_qualifiers(sm.qualifiers, _EMPTY, None, sm.name)
+        if quals is sm.qualifiers:
+            return sm
+        return Method(sm.name, sm.return_type, sm.parameters, quals, sm.class_origin, sm.location)
 
     def inherit(self, cls: MofClass, sup: MofClass) -> None:
         cls.qualifiers = self.merge_qualifiers(

@@ -236,7 +236,10 @@ class _Resolver:
         self._keep: list[Qualifiers] = []
         self._unchanged: set[int] = set()
         self._inherit_cache: dict[str, tuple[dict[str, Property], dict[str, Method]]] = {}
-        self._decl_fast: dict[str, tuple[Any, ...]] = {}
+        # Quick qualifier checks: scope -> declared key -> the type of value that passes, and
+        # the item types an array qualifier's list may hold (see _quick_value_types).
+        self._value_types: dict[str, dict[str, type]] = {}
+        self._item_types: dict[str, frozenset[type]] = {}
         self._inherited_only: dict[int, Qualifiers] = {}
         self._flag_cache: dict[tuple[str, tuple[str, ...]], tuple[bool, bool]] = {}
         self._local_data_ids: dict[int, bool] = {}  # id(class) -> its own properties have one
@@ -453,29 +456,51 @@ class _Resolver:
 
     # -- validation -------------------------------------------------------------------------
 
-    def check_qualifiers(
-        self, quals: Qualifiers, scope: str, where: Location | None, what: str, cls: MofClass
-    ) -> None:
-        fast = self._decl_fast
+    def suspect_qualifiers(self, quals: Qualifiers, scope: str) -> list[tuple[str, Qualifier]]:
+        """(key, qualifier) of those written on this element whose scope or value needs the
+        detailed check; the common cases (right scope, value of the declared type) pass here."""
+        value_types = self._value_types.get(scope) or self._quick_value_types(scope)
+        item_types = self._item_types
+        suspects = []
         for key, q in quals.items():  # keys are the lower-case names
             if q.propagated:
-                continue
-            info = fast.get(key)
-            if info is None:
-                decl0 = self.decls.get(key)
-                info = fast[key] = _decl_fast_info(decl0) if decl0 is not None else ()
-            if not info:
+                continue  # checked where it was written
+            expected = value_types.get(key)
+            if expected is None:
                 continue  # undeclared: a WMI qualifier, nothing to check
-            scopes, pytype, is_array, decl = info
-            # The common cases (right scope, value of the declared type) pass without detail.
-            if scopes is None or scope in scopes:
-                v = q.value
-                if is_array:
-                    if type(v) is list and {pytype}.issuperset(map(type, v)):
-                        continue
-                elif type(v) is pytype and (pytype is not bool or decl.type == "boolean"):
-                    continue
-            self.check_against_decl(q, decl, scope, where, what, cls)
+            v = q.value
+            vtype = type(v)
+            if vtype is expected and (
+                expected is not list or item_types[key].issuperset(map(type, v))
+            ):
+                continue
+            suspects.append((key, q))
+        return suspects
+
+    def _quick_value_types(self, scope: str) -> dict[str, type]:
+        """Declared qualifier key -> the type of value that passes the quick check in `scope`
+        (`_NoValue` when the scope is wrong). Built once per scope from this compile's decls."""
+        value_types = self._value_types[scope] = {}
+        for key, decl in self.decls.items():
+            if decl.scopes and "any" not in decl.scopes and scope not in decl.scopes:
+                value_types[key] = _NoValue
+            elif decl.array:
+                value_types[key] = list
+                self._item_types[key] = frozenset({_PYTYPES.get(decl.type, object)})
+            else:
+                value_types[key] = _PYTYPES.get(decl.type, object)
+        return value_types
+
+    def check_suspects(
+        self,
+        suspects: list[tuple[str, Qualifier]],
+        scope: str,
+        where: Location | None,
+        what: str,
+        cls: MofClass,
+    ) -> None:
+        for key, q in suspects:
+            self.check_against_decl(q, self.decls[key], scope, where, what, cls)
 
     def check_against_decl(
         self,
@@ -528,18 +553,27 @@ class _Resolver:
                 return
 
     def validate(self, cls: MofClass) -> None:
-        self.check_qualifiers(cls.qualifiers, "class", cls.location, f"class {cls.name}", cls)
+        suspects = self.suspect_qualifiers(cls.qualifiers, "class")
+        if suspects:
+            self.check_suspects(suspects, "class", cls.location, f"class {cls.name}", cls)
         g = cls.qualifiers.get("guid")
         if g is not None and (not isinstance(g.value, str) or cls.guid is None):
             self.comp.error(
                 cls.location,
                 f"malformed guid {g.value!r} on class {cls.name}; expected {{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}}",
             )
-        ids: dict[int, Property] = {}
         props = cls.properties
         for k in cls.local_properties:
             self.validate_property(cls, props[k])
-        for p in props.values() if self._has_data_ids(cls) else ():
+        if self._has_data_ids(cls):
+            self.check_data_ids(cls)
+        methods = cls.methods
+        for k in cls.local_methods:
+            self.validate_method(cls, methods[k])
+
+    def check_data_ids(self, cls: MofClass) -> None:
+        ids: dict[int, Property] = {}
+        for p in cls.properties.values():
             dq = p.qualifiers.get("wmidataid")
             if dq is None:
                 continue
@@ -570,21 +604,24 @@ class _Resolver:
                 else:
                     msg = f"WmiDataId of class {cls.name} is not contiguous: missing {', '.join(map(str, missing))}"
                 self.comp.error(where, msg)
-        for m in cls.methods.values():
-            if m.name.lower() in cls.local_methods:
-                self.check_qualifiers(
-                    m.qualifiers, "method", m.location, f"method {cls.name}.{m.name}", cls
+
+    def validate_method(self, cls: MofClass, m: Method) -> None:
+        suspects = self.suspect_qualifiers(m.qualifiers, "method")
+        if suspects:
+            what = f"method {cls.name}.{m.name}"
+            self.check_suspects(suspects, "method", m.location, what, cls)
+        for prm in m.parameters:
+            if prm.type not in INTRINSIC_TYPES:  # a ref or an embedded object: check the class
+                prm.type = self.check_type(
+                    prm.type,
+                    prm.ref_class,
+                    prm.location,
+                    f"parameter {prm.name} of {cls.name}.{m.name}",
                 )
-                for prm in m.parameters:
-                    prm.type = self.check_type(
-                        prm.type,
-                        prm.ref_class,
-                        prm.location,
-                        f"parameter {prm.name} of {cls.name}.{m.name}",
-                    )
-                    self.check_qualifiers(
-                        prm.qualifiers, "parameter", prm.location, f"parameter {prm.name}", cls
-                    )
+            suspects = self.suspect_qualifiers(prm.qualifiers, "parameter")
+            if suspects:
+                what = f"parameter {prm.name}"
+                self.check_suspects(suspects, "parameter", prm.location, what, cls)
 
     def _has_data_ids(self, cls: MofClass) -> bool:
         """Does the class or an ancestor declare WmiDataIds? (Most CIM classes do not.)"""
@@ -629,34 +666,25 @@ class _Resolver:
         return ptype
 
     def validate_property(self, cls: MofClass, p: Property) -> None:
-        what = f"{cls.name}.{p.name}"
-        p.type = self.check_type(p.type, p.ref_class, p.location, f"property {what}")
-        self.check_qualifiers(
-            p.qualifiers,
-            "reference" if p.type == "ref" else "property",
-            p.location,
-            what + (" (ref)" if p.type == "ref" else ""),
-            cls,
-        )
+        # The names for messages are built only when there is something to report.
+        if p.type not in INTRINSIC_TYPES:  # a ref or an embedded object: check the class
+            p.type = self.check_type(
+                p.type, p.ref_class, p.location, f"property {cls.name}.{p.name}"
+            )
+        scope = "reference" if p.type == "ref" else "property"
+        suspects = self.suspect_qualifiers(p.qualifiers, scope)
+        if suspects:
+            what = f"{cls.name}.{p.name}" + (" (ref)" if p.type == "ref" else "")
+            self.check_suspects(suspects, scope, p.location, what, cls)
         q = p.qualifiers
-        if q.has("key") and p.array:
-            self.comp.error(p.location, f"key property {what} cannot be an array")
+        if p.array and q.has("key"):
+            self.comp.error(p.location, f"key property {cls.name}.{p.name} cannot be an array")
         ml = q.get("maxlen")
         if ml is not None and ml.value is not None:
-            if p.type != "string":
-                self.comp.error(p.location, f"MaxLen applies to strings, but {what} is {p.type}")
-            elif not isinstance(ml.value, int) or isinstance(ml.value, bool) or ml.value < 0:
-                self.comp.error(p.location, f"MaxLen of {what} must be a non-negative integer")
+            self.check_max_len(cls, p, ml.value)
         si = q.get("wmisizeis")
         if si is not None:
-            target = (
-                cls.properties.get(str(si.value).lower()) if isinstance(si.value, str) else None
-            )
-            if target is None or target.type not in INTEGER_TYPES or target.array:
-                self.comp.error(
-                    p.location,
-                    f"WmiSizeIs({si.value!r}) of {what} names no integer property of class {cls.name}",
-                )
+            self.check_size_is(cls, p, si.value)
         ct = q.get("countertype")
         if (
             ct is not None
@@ -665,7 +693,24 @@ class _Resolver:
         ):
             self.comp.error(
                 p.location,
-                f"CounterType of {what} must be a number or a PERF_* name, got {ct.value!r}",
+                f"CounterType of {cls.name}.{p.name} must be a number or a PERF_* name, "
+                f"got {ct.value!r}",
+            )
+
+    def check_max_len(self, cls: MofClass, p: Property, max_len: Any) -> None:
+        what = f"{cls.name}.{p.name}"
+        if p.type != "string":
+            self.comp.error(p.location, f"MaxLen applies to strings, but {what} is {p.type}")
+        elif not isinstance(max_len, int) or isinstance(max_len, bool) or max_len < 0:
+            self.comp.error(p.location, f"MaxLen of {what} must be a non-negative integer")
+
+    def check_size_is(self, cls: MofClass, p: Property, size_is: Any) -> None:
+        target = cls.properties.get(size_is.lower()) if isinstance(size_is, str) else None
+        if target is None or target.type not in INTEGER_TYPES or target.array:
+            self.comp.error(
+                p.location,
+                f"WmiSizeIs({size_is!r}) of {cls.name}.{p.name} names no integer property of "
+                f"class {cls.name}",
             )
 
 
@@ -680,10 +725,8 @@ _PYTYPES: dict[str, type] = {
 }
 
 
-def _decl_fast_info(decl: QualifierDecl) -> tuple[Any, ...]:
-    """(allowed scopes or None for any, Python type of values, array?, decl) for quick checks."""
-    scopes = None if not decl.scopes or "any" in decl.scopes else frozenset(decl.scopes)
-    return (scopes, _PYTYPES.get(decl.type, object), decl.array, decl)
+class _NoValue:
+    """The type no qualifier value has: a qualifier in the wrong scope never passes quickly."""
 
 
 def _value_fits(v: Any, qtype: str) -> bool:

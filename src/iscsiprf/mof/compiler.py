@@ -37,6 +37,7 @@ from .preprocess import PreprocessorState, find_include, tokenize_file
 from .source import decode_mof_bytes, read_mof_file
 
 _EMPTY = Qualifiers()  # shared, never mutated
+_FAR = 1 << 30  # farther than any superclass chain
 SYSTEM_MOF = "wmi_system.mof"
 PROJECT_MOF = "iscsiprf.mof"
 
@@ -242,7 +243,7 @@ class _Resolver:
         self._item_types: dict[str, frozenset[type]] = {}
         self._inherited_only: dict[int, Qualifiers] = {}
         self._flag_cache: dict[tuple[str, tuple[str, ...]], tuple[bool, bool]] = {}
-        self._local_data_ids: dict[int, bool] = {}  # id(class) -> its own properties have one
+        self._data_id_distances: dict[int, int] = {}  # id(class) -> see _data_id_distance
 
     def system(self) -> dict[str, MofClass]:
         if self._system is None:
@@ -624,21 +625,25 @@ class _Resolver:
                 self.check_suspects(suspects, "parameter", prm.location, what, cls)
 
     def _has_data_ids(self, cls: MofClass) -> bool:
-        """Does the class or an ancestor declare WmiDataIds? (Most CIM classes do not.)"""
-        c: MofClass | None = cls
-        seen = 0
-        while c is not None and seen < 64:
-            local = self._local_data_ids.get(id(c))
-            if local is None:
-                props = c.properties
-                local = self._local_data_ids[id(c)] = any(
-                    "wmidataid" in props[k].qualifiers for k in c.local_properties if k in props
-                )
-            if local:
-                return True
-            c = self.schema.get(c.superclass) if c.superclass else None
-            seen += 1
-        return False
+        """Does the class or one of its 64 nearest ancestors declare WmiDataIds? (Most CIM
+        classes do not.)"""
+        return self._data_id_distance(cls) < 64
+
+    def _data_id_distance(self, cls: MofClass) -> int:
+        """Superclass steps from `cls` up to the nearest class whose own properties have a
+        WmiDataId: 0 for `cls` itself, _FAR when there is none. Remembered per class, so a class
+        validated after its superclass costs one step (chains have no cycles: resolve rejects
+        them)."""
+        got = self._data_id_distances.get(id(cls))
+        if got is None:
+            props = cls.properties
+            if any("wmidataid" in props[k].qualifiers for k in cls.local_properties if k in props):
+                got = 0
+            else:
+                sup = self.schema.get(cls.superclass) if cls.superclass else None
+                got = _FAR if sup is None else self._data_id_distance(sup) + 1
+            self._data_id_distances[id(cls)] = got
+        return got
 
     def check_type(
         self, ptype: str, ref_class: str | None, where: Location | None, what: str
@@ -676,6 +681,11 @@ class _Resolver:
         if suspects:
             what = f"{cls.name}.{p.name}" + (" (ref)" if p.type == "ref" else "")
             self.check_suspects(suspects, scope, p.location, what, cls)
+        if not _PROPERTY_RULE_QUALIFIERS.isdisjoint(p.qualifiers):
+            self.check_property_rules(cls, p)
+
+    def check_property_rules(self, cls: MofClass, p: Property) -> None:
+        """Key, MaxLen, WmiSizeIs and CounterType constraints."""
         q = p.qualifiers
         if p.array and q.has("key"):
             self.comp.error(p.location, f"key property {cls.name}.{p.name} cannot be an array")
@@ -713,6 +723,9 @@ class _Resolver:
                 f"class {cls.name}",
             )
 
+
+# The qualifiers check_property_rules looks at: most properties have none of them.
+_PROPERTY_RULE_QUALIFIERS = frozenset({"key", "maxlen", "wmisizeis", "countertype"})
 
 _PYTYPES: dict[str, type] = {
     "boolean": bool,

@@ -37,7 +37,6 @@ from .preprocess import PreprocessorState, find_include, tokenize_file
 from .source import decode_mof_bytes, read_mof_file
 
 _EMPTY = Qualifiers()  # shared, never mutated
-_FAR = 1 << 30  # farther than any superclass chain
 SYSTEM_MOF = "wmi_system.mof"
 PROJECT_MOF = "iscsiprf.mof"
 
@@ -223,6 +222,21 @@ def _system_classes() -> dict[str, MofClass]:
     return {c.name.lower(): c for c in ctx.classes}
 
 
+_FAR = 1 << 30  # farther than any superclass chain
+
+
+@dataclass(slots=True)
+class _PassingOn:
+    """What an element's qualifiers pass on to the same element in subclasses."""
+
+    copies: Qualifiers  # key -> propagated form of each qualifier that passes, in order
+    locked: list[tuple[str, Qualifier]]  # (key, qualifier) of those with DisableOverride
+    # The qualifiers of an element not overridden: one shared propagated copy, or the
+    # inherited dict itself when it passes on unchanged (further down the hierarchy).
+    # Propagated forms are shared: nothing mutates a propagated qualifier.
+    alone: Qualifiers
+
+
 class _Resolver:
     def __init__(self, comp: _Compilation, schema: Schema) -> None:
         self.comp = comp
@@ -233,15 +247,13 @@ class _Resolver:
         self.in_progress: set[str] = set()
         self._system: dict[str, MofClass] | None = None
         self.order: list[MofClass] = []
-        self._passing: dict[int, list[tuple[str, Qualifier, bool, Qualifier]]] = {}
+        self._passing: dict[int, _PassingOn] = {}  # id(inherited qualifiers) -> what passes
         self._keep: list[Qualifiers] = []
-        self._unchanged: set[int] = set()
         self._inherit_cache: dict[str, tuple[dict[str, Property], dict[str, Method]]] = {}
         # Quick qualifier checks: scope -> declared key -> the type of value that passes, and
         # the item types an array qualifier's list may hold (see _quick_value_types).
         self._value_types: dict[str, dict[str, type]] = {}
         self._item_types: dict[str, frozenset[type]] = {}
-        self._inherited_only: dict[int, Qualifiers] = {}
         self._flag_cache: dict[tuple[str, tuple[str, ...]], tuple[bool, bool]] = {}
         self._data_id_distances: dict[int, int] = {}  # id(class) -> see _data_id_distance
 
@@ -318,13 +330,14 @@ class _Resolver:
     # -- inheritance ------------------------------------------------------------------------
 
     def _flags(self, q: Qualifier) -> tuple[bool, bool]:
-        """(propagates to subclasses, override disabled) for a qualifier, cached by name+flavors."""
-        key = (q.name.lower(), q.flavors)
+        """(propagates to subclasses, override disabled) for a qualifier, cached by name (as
+        written: saves lowering it on every look-up) and flavors."""
+        key = (q.name, q.flavors)
         got = self._flag_cache.get(key)
         if got is not None:
             return got
         fl = {f.lower() for f in q.flavors}
-        decl = self.decls.get(key[0])
+        decl = self.decls.get(q.name.lower())
         if "restricted" in fl or "nottosubclass" in fl:
             prop = False
         elif "tosubclass" in fl:
@@ -348,50 +361,52 @@ class _Resolver:
     ) -> Qualifiers:
         if not inherited:
             return local
-        passing = self._passing.get(id(inherited))
-        if passing is None:
-            passing = self._passing[id(inherited)] = self._passing_on(inherited)
-            self._keep.append(inherited)  # keeps id() unique while cached
-            if len(passing) == len(inherited) and all(q is c for _k, q, _d, c in passing):
-                self._unchanged.add(id(inherited))
-        if not passing:
+        passing = self._passing_on(inherited)
+        copies = passing.copies
+        if not copies:
             return local
         if not local:
-            # Most inherited elements are not overridden: share one propagated copy (and
-            # the copy itself, when it passes on unchanged further down the hierarchy).
-            if id(inherited) in self._unchanged:
-                return inherited
-            shared = self._inherited_only.get(id(inherited))
-            if shared is None:
-                shared = Qualifiers([(k, copy) for k, _q, _dis, copy in passing])
-                self._inherited_only[id(inherited)] = shared
-            return shared
-        out = Qualifiers()
-        for k, q, dis, copy in passing:
+            return passing.alone
+        for k, q in passing.locked:
             lq = local.get(k)
-            if lq is not None:
-                if dis and lq.value != q.value:
-                    self.comp.error(
-                        where,
-                        f"qualifier {q.name} of {what} cannot be overridden (DisableOverride)",
-                    )
-                continue
-            out[k] = copy
-        if not out:
+            if lq is not None and lq.value != q.value:
+                self.comp.error(
+                    where, f"qualifier {q.name} of {what} cannot be overridden (DisableOverride)"
+                )
+        overridden = copies.keys() & local.keys()
+        if len(overridden) == len(copies):
             return local
+        out = Qualifiers(copies)  # inherited ones first, in the superclass's order,
+        for k in overridden:
+            del out[k]  # except those written here again: they follow in local order
         out.update(local)
         return out
 
-    def _passing_on(self, inherited: Qualifiers) -> list[tuple[str, Qualifier, bool, Qualifier]]:
-        """(key, qualifier, override disabled, its propagated form) of the qualifiers that
-        pass to subclasses. Propagated forms are shared: nothing mutates a propagated one."""
-        passing = []
+    def _passing_on(self, inherited: Qualifiers) -> _PassingOn:
+        got = self._passing.get(id(inherited))
+        if got is None:
+            got = self._passing[id(inherited)] = self._find_passing(inherited)
+            self._keep.append(inherited)  # keeps id() unique while cached
+        return got
+
+    def _find_passing(self, inherited: Qualifiers) -> _PassingOn:
+        flag_cache = self._flag_cache
+        copies = Qualifiers()
+        locked = []
+        unchanged = True
         for k, q in inherited.items():
-            prop, dis = self._flags(q)
-            if prop:
-                copy = q if q.propagated else Qualifier(q.name, q.value, q.flavors, True)
-                passing.append((k, q, dis, copy))
-        return passing
+            prop, dis = flag_cache.get((q.name, q.flavors)) or self._flags(q)
+            if not prop:
+                unchanged = False
+                continue
+            if q.propagated:
+                copies[k] = q
+            else:
+                copies[k] = Qualifier(q.name, q.value, q.flavors, True)
+                unchanged = False
+            if dis:
+                locked.append((k, q))
+        return _PassingOn(copies, locked, inherited if unchanged else copies)
 
     def _inheritable(self, sup: MofClass) -> tuple[dict[str, Property], dict[str, Method]]:
         """What every subclass of `sup` inherits before overrides (computed once per class).
@@ -432,28 +447,34 @@ class _Resolver:
             sup.qualifiers, cls.qualifiers, cls.location, f"class {cls.name}"
         )
         base_props, base_methods = self._inheritable(sup)
-        props = dict(base_props)  # inherited first, in the superclass's order
-        for k, lp in cls.properties.items():
-            sp = sup.properties.get(k)
-            if sp is not None:  # an override keeps the inherited position
-                lp.qualifiers = self.merge_qualifiers(
-                    sp.qualifiers, lp.qualifiers, lp.location, f"property {cls.name}.{lp.name}"
-                )
-                lp.class_origin = sp.class_origin
-            props[k] = lp
-        cls.properties = props
-        methods = dict(base_methods)
-        for k, lm in cls.methods.items():
-            sm = sup.methods.get(k)
-            if sm is not None:
-                lm.qualifiers = self.merge_qualifiers(
-                    sm.qualifiers, lm.qualifiers, lm.location, f"method {cls.name}.{lm.name}"
-                )
-                lm.class_origin = sm.class_origin
-            methods[k] = lm
-        cls.methods = methods
+        local_props, local_methods = cls.properties, cls.methods
+        if not local_props.keys().isdisjoint(sup.properties.keys()):
+            self.override(cls, local_props, sup.properties, "property")
+        if not local_methods.keys().isdisjoint(sup.methods.keys()):
+            self.override(cls, local_methods, sup.methods, "method")
+        # Inherited first, in the superclass's order; an override keeps the inherited position.
+        cls.properties = props = dict(base_props)
+        props.update(local_props)
+        cls.methods = methods = dict(base_methods)
+        methods.update(local_methods)
         cls.is_association = cls.is_association or sup.is_association
         cls.is_indication = cls.is_indication or sup.is_indication
+
+    def override(
+        self,
+        cls: MofClass,
+        local: dict[str, Property] | dict[str, Method],
+        inherited: dict[str, Property] | dict[str, Method],
+        kind: str,
+    ) -> None:
+        """Merge the qualifiers of the local elements that override inherited ones."""
+        for k, el in local.items():
+            base = inherited.get(k)
+            if base is not None:
+                el.qualifiers = self.merge_qualifiers(
+                    base.qualifiers, el.qualifiers, el.location, f"{kind} {cls.name}.{el.name}"
+                )
+                el.class_origin = base.class_origin
 
     # -- validation -------------------------------------------------------------------------
 

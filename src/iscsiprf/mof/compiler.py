@@ -282,6 +282,7 @@ class _Resolver:
             if cls.name.lower() in deleted:
                 continue
             self.schema.add_class(cls)
+        self.prepare_quick_checks()
         for cls in self.order:
             if not cls.builtin:
                 self.validate(cls)
@@ -478,12 +479,14 @@ class _Resolver:
 
     # -- validation -------------------------------------------------------------------------
 
-    def suspect_qualifiers(self, quals: Qualifiers, scope: str) -> list[tuple[str, Qualifier]]:
+    def suspect_qualifiers(
+        self, quals: Qualifiers, scope: str
+    ) -> list[tuple[str, Qualifier]] | None:
         """(key, qualifier) of those written on this element whose scope or value needs the
-        detailed check; the common cases (right scope, value of the declared type) pass here."""
-        value_types = self._value_types.get(scope) or self._quick_value_types(scope)
-        item_types = self._item_types
-        suspects = []
+        detailed check, None if none does: the common cases (right scope, value of the
+        declared type) pass here."""
+        value_types = self._value_types[scope]
+        suspects = None
         for key, q in quals.items():  # keys are the lower-case names
             if q.propagated:
                 continue  # checked where it was written
@@ -493,16 +496,22 @@ class _Resolver:
             v = q.value
             vtype = type(v)
             if vtype is expected and (
-                expected is not list or item_types[key].issuperset(map(type, v))
+                expected is not list or self._item_types[key].issuperset(map(type, v))
             ):
                 continue
+            if suspects is None:
+                suspects = []
             suspects.append((key, q))
         return suspects
 
+    def prepare_quick_checks(self) -> None:
+        for scope in ("class", "property", "reference", "method", "parameter"):
+            self._value_types[scope] = self._quick_value_types(scope)
+
     def _quick_value_types(self, scope: str) -> dict[str, type]:
         """Declared qualifier key -> the type of value that passes the quick check in `scope`
-        (`_NoValue` when the scope is wrong). Built once per scope from this compile's decls."""
-        value_types = self._value_types[scope] = {}
+        (`_NoValue` when the scope is wrong), from this compile's decls."""
+        value_types: dict[str, type] = {}
         for key, decl in self.decls.items():
             if decl.scopes and "any" not in decl.scopes and scope not in decl.scopes:
                 value_types[key] = _NoValue
@@ -657,8 +666,7 @@ class _Resolver:
         them)."""
         got = self._data_id_distances.get(id(cls))
         if got is None:
-            props = cls.properties
-            if any("wmidataid" in props[k].qualifiers for k in cls.local_properties if k in props):
+            if _declares_data_ids(cls):
                 got = 0
             else:
                 sup = self.schema.get(cls.superclass) if cls.superclass else None
@@ -757,6 +765,16 @@ _PYTYPES: dict[str, type] = {
     "real32": float,
     "real64": float,
 }
+
+
+def _declares_data_ids(cls: MofClass) -> bool:
+    """Does one of the class's own properties have a WmiDataId?"""
+    props = cls.properties
+    for k in cls.local_properties:
+        p = props.get(k)
+        if p is not None and "wmidataid" in p.qualifiers:
+            return True
+    return False
 
 
 class _NoValue:

@@ -275,11 +275,11 @@ class _Resolver:
                     "the later definition replaces it",
                 )
             self.defined[key] = cls
-        for cls in list(self.defined.values()):
-            self.resolve(cls)
+        for key, cls in list(self.defined.items()):
+            self.resolve(cls, key)
         # self.order lists classes as resolved; keep file order of the surviving definitions.
         for cls in self.order:
-            if cls.name.lower() in deleted:
+            if deleted and cls.name.lower() in deleted:
                 continue
             self.schema.add_class(cls)
         self.prepare_quick_checks()
@@ -294,7 +294,9 @@ class _Resolver:
         self.schema.instances.extend(self.comp.ctx.instances)
 
     def lookup(self, name: str) -> MofClass | None:
-        key = name.lower()
+        return self._lookup_key(name.lower())
+
+    def _lookup_key(self, key: str) -> MofClass | None:
         c = self.defined.get(key)
         if c is None:
             c = self.system().get(key)
@@ -302,8 +304,8 @@ class _Resolver:
                 self.defined[key] = c
         return c
 
-    def resolve(self, cls: MofClass) -> None:
-        key = cls.name.lower()
+    def resolve(self, cls: MofClass, key: str) -> None:
+        """Resolve `cls`, whose lower-case name is `key`, after its superclasses."""
         if key in self.done:
             return
         if key in self.in_progress:
@@ -314,7 +316,8 @@ class _Resolver:
         self.in_progress.add(key)
         sup = None
         if cls.superclass:
-            sup = self.lookup(cls.superclass)
+            sup_key = cls.superclass.lower()
+            sup = self._lookup_key(sup_key)
             if sup is None:
                 self.comp.warn_or_error(
                     cls.location,
@@ -322,8 +325,8 @@ class _Resolver:
                     "files (mofcomp would look it up in the repository)",
                 )
             else:
-                self.resolve(sup)
-                self.inherit(cls, sup)
+                self.resolve(sup, sup_key)
+                self.inherit(cls, sup, sup_key)
         self.in_progress.discard(key)
         self.done.add(key)
         self.order.append(cls)
@@ -358,8 +361,14 @@ class _Resolver:
         return prop, dis
 
     def merge_qualifiers(
-        self, inherited: Qualifiers, local: Qualifiers, where: Location | None, what: str
+        self,
+        inherited: Qualifiers,
+        local: Qualifiers,
+        cls: MofClass,
+        element: Property | Method | None = None,
     ) -> Qualifiers:
+        """The qualifiers of `element` of `cls` (or of `cls` itself) in a subclass: those
+        inherited that pass on and are not written here again, then the local ones."""
         if not inherited:
             return local
         passing = self._passing_on(inherited)
@@ -371,8 +380,11 @@ class _Resolver:
         for k, q in passing.locked:
             lq = local.get(k)
             if lq is not None and lq.value != q.value:
+                where = cls.location if element is None else element.location
                 self.comp.error(
-                    where, f"qualifier {q.name} of {what} cannot be overridden (DisableOverride)"
+                    where,
+                    f"qualifier {q.name} of {_element_name(cls, element)} cannot be overridden "
+                    "(DisableOverride)",
                 )
         overridden = copies.keys() & local.keys()
         if len(overridden) == len(copies):
@@ -409,13 +421,14 @@ class _Resolver:
                 locked.append((k, q))
         return _PassingOn(copies, locked, inherited if unchanged else copies)
 
-    def _inheritable(self, sup: MofClass) -> tuple[dict[str, Property], dict[str, Method]]:
+    def _inheritable(
+        self, sup: MofClass, key: str
+    ) -> tuple[dict[str, Property], dict[str, Method]]:
         """What every subclass of `sup` inherits before overrides (computed once per class).
 
         Only the elements `sup` declares need work: those it inherited are already in their
         propagated form, which passes on unchanged (the same object) to the next level.
         """
-        key = sup.name.lower()
         got = self._inherit_cache.get(key)
         if got is not None:
             return got
@@ -428,8 +441,15 @@ class _Resolver:
         got = self._inherit_cache[key] = (props, methods)
         return got
 
+    def _passed_on(self, inherited: Qualifiers) -> Qualifiers:
+        """The qualifiers of an inherited element that the subclass does not override."""
+        if not inherited:
+            return _EMPTY
+        passing = self._passing_on(inherited)
+        return passing.alone if passing.copies else _EMPTY
+
     def _passed_on_property(self, sp: Property) -> Property:
-        quals = self.merge_qualifiers(sp.qualifiers, _EMPTY, None, sp.name)
+        quals = self._passed_on(sp.qualifiers)
         if quals is sp.qualifiers:
             return sp  # unchanged declaration: shared by the whole hierarchy
         return Property(
@@ -438,21 +458,19 @@ class _Resolver:
         )  # fmt: skip
 
     def _passed_on_method(self, sm: Method) -> Method:
-        quals = self.merge_qualifiers(sm.qualifiers, _EMPTY, None, sm.name)
+        quals = self._passed_on(sm.qualifiers)
         if quals is sm.qualifiers:
             return sm
         return Method(sm.name, sm.return_type, sm.parameters, quals, sm.class_origin, sm.location)
 
-    def inherit(self, cls: MofClass, sup: MofClass) -> None:
-        cls.qualifiers = self.merge_qualifiers(
-            sup.qualifiers, cls.qualifiers, cls.location, f"class {cls.name}"
-        )
-        base_props, base_methods = self._inheritable(sup)
+    def inherit(self, cls: MofClass, sup: MofClass, sup_key: str) -> None:
+        cls.qualifiers = self.merge_qualifiers(sup.qualifiers, cls.qualifiers, cls)
+        base_props, base_methods = self._inheritable(sup, sup_key)
         local_props, local_methods = cls.properties, cls.methods
         if not local_props.keys().isdisjoint(sup.properties.keys()):
-            self.override(cls, local_props, sup.properties, "property")
+            self.override(cls, local_props, sup.properties)
         if not local_methods.keys().isdisjoint(sup.methods.keys()):
-            self.override(cls, local_methods, sup.methods, "method")
+            self.override(cls, local_methods, sup.methods)
         # Inherited first, in the superclass's order; an override keeps the inherited position.
         cls.properties = props = dict(base_props)
         props.update(local_props)
@@ -466,15 +484,12 @@ class _Resolver:
         cls: MofClass,
         local: dict[str, Property] | dict[str, Method],
         inherited: dict[str, Property] | dict[str, Method],
-        kind: str,
     ) -> None:
         """Merge the qualifiers of the local elements that override inherited ones."""
         for k, el in local.items():
             base = inherited.get(k)
             if base is not None:
-                el.qualifiers = self.merge_qualifiers(
-                    base.qualifiers, el.qualifiers, el.location, f"{kind} {cls.name}.{el.name}"
-                )
+                el.qualifiers = self.merge_qualifiers(base.qualifiers, el.qualifiers, cls, el)
                 el.class_origin = base.class_origin
 
     # -- validation -------------------------------------------------------------------------
@@ -765,6 +780,13 @@ _PYTYPES: dict[str, type] = {
     "real32": float,
     "real64": float,
 }
+
+
+def _element_name(cls: MofClass, element: Property | Method | None) -> str:
+    if element is None:
+        return f"class {cls.name}"
+    kind = "property" if isinstance(element, Property) else "method"
+    return f"{kind} {cls.name}.{element.name}"
 
 
 def _declares_data_ids(cls: MofClass) -> bool:

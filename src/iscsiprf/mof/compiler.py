@@ -520,6 +520,7 @@ class _Resolver:
         return suspects
 
     def prepare_quick_checks(self) -> None:
+        """Build the quick-check table of every scope validation uses (the decls are final)."""
         for scope in ("class", "property", "reference", "method", "parameter"):
             self._value_types[scope] = self._quick_value_types(scope)
 

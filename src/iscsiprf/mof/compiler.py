@@ -224,6 +224,21 @@ def _system_classes() -> dict[str, MofClass]:
     return {c.name.lower(): c for c in ctx.classes}
 
 
+_FAR = 1 << 30  # farther than any superclass chain
+
+
+@dataclass(slots=True)
+class _PassingOn:
+    """What an element's qualifiers pass on to the same element in subclasses."""
+
+    copies: Qualifiers  # key -> propagated form of each qualifier that passes, in order
+    locked: list[tuple[str, Qualifier]]  # (key, qualifier) of those with DisableOverride
+    # The qualifiers of an element not overridden: one shared propagated copy, or the
+    # inherited dict itself when it passes on unchanged (further down the hierarchy).
+    # Propagated forms are shared: nothing mutates a propagated qualifier.
+    alone: Qualifiers
+
+
 class _Resolver:
     def __init__(self, comp: _Compilation, schema: Schema) -> None:
         self.comp = comp
@@ -234,14 +249,15 @@ class _Resolver:
         self.in_progress: set[str] = set()
         self._system: dict[str, MofClass] | None = None
         self.order: list[MofClass] = []
-        self._passing: dict[int, list[tuple[str, Qualifier, bool, Qualifier]]] = {}
+        self._passing: dict[int, _PassingOn] = {}  # id(inherited qualifiers) -> what passes
         self._keep: list[Qualifiers] = []
-        self._unchanged: set[int] = set()
         self._inherit_cache: dict[str, tuple[dict[str, Property], dict[str, Method]]] = {}
-        self._decl_fast: dict[str, tuple[Any, ...]] = {}
-        self._inherited_only: dict[int, Qualifiers] = {}
+        # Quick qualifier checks: scope -> declared key -> the type of value that passes, and
+        # the item types an array qualifier's list may hold (see _quick_value_types).
+        self._value_types: dict[str, dict[str, type]] = {}
+        self._item_types: dict[str, frozenset[type]] = {}
         self._flag_cache: dict[tuple[str, tuple[str, ...]], tuple[bool, bool]] = {}
-        self._local_data_ids: dict[int, bool] = {}  # id(class) -> its own properties have one
+        self._data_id_distances: dict[int, int] = {}  # id(class) -> see _data_id_distance
 
     def system(self) -> dict[str, MofClass]:
         if self._system is None:
@@ -261,13 +277,14 @@ class _Resolver:
                     "the later definition replaces it",
                 )
             self.defined[key] = cls
-        for cls in list(self.defined.values()):
-            self.resolve(cls)
+        for key, cls in list(self.defined.items()):
+            self.resolve(cls, key)
         # self.order lists classes as resolved; keep file order of the surviving definitions.
         for cls in self.order:
-            if cls.name.lower() in deleted:
+            if deleted and cls.name.lower() in deleted:
                 continue
             self.schema.add_class(cls)
+        self.prepare_quick_checks()
         for cls in self.order:
             if not cls.builtin:
                 self.validate(cls)
@@ -279,7 +296,9 @@ class _Resolver:
         self.schema.instances.extend(self.comp.ctx.instances)
 
     def lookup(self, name: str) -> MofClass | None:
-        key = name.lower()
+        return self._lookup_key(name.lower())
+
+    def _lookup_key(self, key: str) -> MofClass | None:
         c = self.defined.get(key)
         if c is None:
             c = self.system().get(key)
@@ -287,8 +306,8 @@ class _Resolver:
                 self.defined[key] = c
         return c
 
-    def resolve(self, cls: MofClass) -> None:
-        key = cls.name.lower()
+    def resolve(self, cls: MofClass, key: str) -> None:
+        """Resolve `cls`, whose lower-case name is `key`, after its superclasses."""
         if key in self.done:
             return
         if key in self.in_progress:
@@ -299,7 +318,8 @@ class _Resolver:
         self.in_progress.add(key)
         sup = None
         if cls.superclass:
-            sup = self.lookup(cls.superclass)
+            sup_key = cls.superclass.lower()
+            sup = self._lookup_key(sup_key)
             if sup is None:
                 self.comp.warn_or_error(
                     cls.location,
@@ -307,8 +327,8 @@ class _Resolver:
                     "files (mofcomp would look it up in the repository)",
                 )
             else:
-                self.resolve(sup)
-                self.inherit(cls, sup)
+                self.resolve(sup, sup_key)
+                self.inherit(cls, sup, sup_key)
         self.in_progress.discard(key)
         self.done.add(key)
         self.order.append(cls)
@@ -316,13 +336,14 @@ class _Resolver:
     # -- inheritance ------------------------------------------------------------------------
 
     def _flags(self, q: Qualifier) -> tuple[bool, bool]:
-        """(propagates to subclasses, override disabled) for a qualifier, cached by name+flavors."""
-        key = (q.name.lower(), q.flavors)
+        """(propagates to subclasses, override disabled) for a qualifier, cached by name (as
+        written: saves lowering it on every look-up) and flavors."""
+        key = (q.name, q.flavors)
         got = self._flag_cache.get(key)
         if got is not None:
             return got
         fl = {f.lower() for f in q.flavors}
-        decl = self.decls.get(key[0])
+        decl = self.decls.get(q.name.lower())
         if "restricted" in fl or "nottosubclass" in fl:
             prop = False
         elif "tosubclass" in fl:
@@ -342,136 +363,193 @@ class _Resolver:
         return prop, dis
 
     def merge_qualifiers(
-        self, inherited: Qualifiers, local: Qualifiers, where: Location | None, what: str
+        self,
+        inherited: Qualifiers,
+        local: Qualifiers,
+        cls: MofClass,
+        element: Property | Method | None = None,
     ) -> Qualifiers:
+        """The qualifiers of `element` of `cls` (or of `cls` itself) in a subclass: those
+        inherited that pass on and are not written here again, then the local ones."""
         if not inherited:
             return local
-        passing = self._passing.get(id(inherited))
-        if passing is None:
-            passing = self._passing[id(inherited)] = self._passing_on(inherited)
-            self._keep.append(inherited)  # keeps id() unique while cached
-            if len(passing) == len(inherited) and all(q is c for _k, q, _d, c in passing):
-                self._unchanged.add(id(inherited))
-        if not passing:
+        passing = self._passing_on(inherited)
+        copies = passing.copies
+        if not copies:
             return local
         if not local:
-            # Most inherited elements are not overridden: share one propagated copy (and
-            # the copy itself, when it passes on unchanged further down the hierarchy).
-            if id(inherited) in self._unchanged:
-                return inherited
-            shared = self._inherited_only.get(id(inherited))
-            if shared is None:
-                shared = Qualifiers([(k, copy) for k, _q, _dis, copy in passing])
-                self._inherited_only[id(inherited)] = shared
-            return shared
-        out = Qualifiers()
-        for k, q, dis, copy in passing:
+            return passing.alone
+        for k, q in passing.locked:
             lq = local.get(k)
-            if lq is not None:
-                if dis and lq.value != q.value:
-                    self.comp.error(
-                        where,
-                        f"qualifier {q.name} of {what} cannot be overridden (DisableOverride)",
-                    )
-                continue
-            out[k] = copy
-        if not out:
+            if lq is not None and lq.value != q.value:
+                where = cls.location if element is None else element.location
+                self.comp.error(
+                    where,
+                    f"qualifier {q.name} of {_element_name(cls, element)} cannot be overridden "
+                    "(DisableOverride)",
+                )
+        overridden = copies.keys() & local.keys()
+        if len(overridden) == len(copies):
             return local
+        out = Qualifiers(copies)  # inherited ones first, in the superclass's order,
+        for k in overridden:
+            del out[k]  # except those written here again: they follow in local order
         out.update(local)
         return out
 
-    def _passing_on(self, inherited: Qualifiers) -> list[tuple[str, Qualifier, bool, Qualifier]]:
-        """(key, qualifier, override disabled, its propagated form) of the qualifiers that
-        pass to subclasses. Propagated forms are shared: nothing mutates a propagated one."""
-        passing = []
-        for k, q in inherited.items():
-            prop, dis = self._flags(q)
-            if prop:
-                copy = q if q.propagated else Qualifier(q.name, q.value, q.flavors, True)
-                passing.append((k, q, dis, copy))
-        return passing
+    def _passing_on(self, inherited: Qualifiers) -> _PassingOn:
+        got = self._passing.get(id(inherited))
+        if got is None:
+            got = self._passing[id(inherited)] = self._find_passing(inherited)
+            self._keep.append(inherited)  # keeps id() unique while cached
+        return got
 
-    def _inheritable(self, sup: MofClass) -> tuple[dict[str, Property], dict[str, Method]]:
-        """What every subclass of `sup` inherits before overrides (computed once per class)."""
-        got = self._inherit_cache.get(sup.name.lower())
+    def _find_passing(self, inherited: Qualifiers) -> _PassingOn:
+        flag_cache = self._flag_cache
+        copies = Qualifiers()
+        locked = []
+        unchanged = True
+        for k, q in inherited.items():
+            prop, dis = flag_cache.get((q.name, q.flavors)) or self._flags(q)
+            if not prop:
+                unchanged = False
+                continue
+            if q.propagated:
+                copies[k] = q
+            else:
+                copies[k] = Qualifier(q.name, q.value, q.flavors, True)
+                unchanged = False
+            if dis:
+                locked.append((k, q))
+        return _PassingOn(copies, locked, inherited if unchanged else copies)
+
+    def _inheritable(
+        self, sup: MofClass, key: str
+    ) -> tuple[dict[str, Property], dict[str, Method]]:
+        """What every subclass of `sup` inherits before overrides (computed once per class).
+
+        Only the elements `sup` declares need work: those it inherited are already in their
+        propagated form, which passes on unchanged (the same object) to the next level.
+        """
+        got = self._inherit_cache.get(key)
         if got is not None:
             return got
-        props: dict[str, Property] = {}
-        for k, sp in sup.properties.items():
-            quals = self.merge_qualifiers(sp.qualifiers, _EMPTY, None, sp.name)
-            if quals is sp.qualifiers:
-                props[k] = sp  # unchanged declaration: shared by the whole hierarchy
-            else:
-                props[k] = Property(
-                    sp.name, sp.type, quals, sp.array, sp.array_size, sp.ref_class,
-                    sp.default, sp.class_origin, sp.location,
-                )  # fmt: skip
-        methods: dict[str, Method] = {}
-        for k, sm in sup.methods.items():
-            mquals = self.merge_qualifiers(sm.qualifiers, _EMPTY, None, sm.name)
-            methods[k] = (
-                sm
-                if mquals is sm.qualifiers
-                else Method(
-                    sm.name, sm.return_type, sm.parameters, mquals, sm.class_origin, sm.location
-                )
-            )
-        self._inherit_cache[sup.name.lower()] = (props, methods)
-        return props, methods
+        props = dict(sup.properties)
+        for k in sup.local_properties:
+            props[k] = self._passed_on_property(props[k])
+        methods = dict(sup.methods)
+        for k in sup.local_methods:
+            methods[k] = self._passed_on_method(methods[k])
+        got = self._inherit_cache[key] = (props, methods)
+        return got
 
-    def inherit(self, cls: MofClass, sup: MofClass) -> None:
-        cls.qualifiers = self.merge_qualifiers(
-            sup.qualifiers, cls.qualifiers, cls.location, f"class {cls.name}"
-        )
-        base_props, base_methods = self._inheritable(sup)
-        props = dict(base_props)  # inherited first, in the superclass's order
-        for k, lp in cls.properties.items():
-            sp = sup.properties.get(k)
-            if sp is not None:  # an override keeps the inherited position
-                lp.qualifiers = self.merge_qualifiers(
-                    sp.qualifiers, lp.qualifiers, lp.location, f"property {cls.name}.{lp.name}"
-                )
-                lp.class_origin = sp.class_origin
-            props[k] = lp
-        cls.properties = props
-        methods = dict(base_methods)
-        for k, lm in cls.methods.items():
-            sm = sup.methods.get(k)
-            if sm is not None:
-                lm.qualifiers = self.merge_qualifiers(
-                    sm.qualifiers, lm.qualifiers, lm.location, f"method {cls.name}.{lm.name}"
-                )
-                lm.class_origin = sm.class_origin
-            methods[k] = lm
-        cls.methods = methods
+    def _passed_on(self, inherited: Qualifiers) -> Qualifiers:
+        """The qualifiers of an inherited element that the subclass does not override."""
+        if not inherited:
+            return _EMPTY
+        passing = self._passing_on(inherited)
+        return passing.alone if passing.copies else _EMPTY
+
+    def _passed_on_property(self, sp: Property) -> Property:
+        quals = self._passed_on(sp.qualifiers)
+        if quals is sp.qualifiers:
+            return sp  # unchanged declaration: shared by the whole hierarchy
+        return Property(
+            sp.name, sp.type, quals, sp.array, sp.array_size, sp.ref_class,
+            sp.default, sp.class_origin, sp.location,
+        )  # fmt: skip
+
+    def _passed_on_method(self, sm: Method) -> Method:
+        quals = self._passed_on(sm.qualifiers)
+        if quals is sm.qualifiers:
+            return sm
+        return Method(sm.name, sm.return_type, sm.parameters, quals, sm.class_origin, sm.location)
+
+    def inherit(self, cls: MofClass, sup: MofClass, sup_key: str) -> None:
+        cls.qualifiers = self.merge_qualifiers(sup.qualifiers, cls.qualifiers, cls)
+        base_props, base_methods = self._inheritable(sup, sup_key)
+        local_props, local_methods = cls.properties, cls.methods
+        if not local_props.keys().isdisjoint(sup.properties.keys()):
+            self.override(cls, local_props, sup.properties)
+        if not local_methods.keys().isdisjoint(sup.methods.keys()):
+            self.override(cls, local_methods, sup.methods)
+        # Inherited first, in the superclass's order; an override keeps the inherited position.
+        cls.properties = props = dict(base_props)
+        props.update(local_props)
+        cls.methods = methods = dict(base_methods)
+        methods.update(local_methods)
         cls.is_association = cls.is_association or sup.is_association
         cls.is_indication = cls.is_indication or sup.is_indication
 
+    def override(
+        self,
+        cls: MofClass,
+        local: dict[str, Property] | dict[str, Method],
+        inherited: dict[str, Property] | dict[str, Method],
+    ) -> None:
+        """Merge the qualifiers of the local elements that override inherited ones."""
+        for k, el in local.items():
+            base = inherited.get(k)
+            if base is not None:
+                el.qualifiers = self.merge_qualifiers(base.qualifiers, el.qualifiers, cls, el)
+                el.class_origin = base.class_origin
+
     # -- validation -------------------------------------------------------------------------
 
-    def check_qualifiers(
-        self, quals: Qualifiers, scope: str, where: Location | None, what: str, cls: MofClass
-    ) -> None:
-        fast = self._decl_fast
+    def suspect_qualifiers(
+        self, quals: Qualifiers, scope: str
+    ) -> list[tuple[str, Qualifier]] | None:
+        """(key, qualifier) of those written on this element whose scope or value needs the
+        detailed check, None if none does: the common cases (right scope, value of the
+        declared type) pass here."""
+        value_types = self._value_types[scope]
+        suspects = None
         for key, q in quals.items():  # keys are the lower-case names
             if q.propagated:
-                continue
-            info = fast.get(key)
-            if info is None:
-                decl0 = self.decls.get(key)
-                info = fast[key] = _decl_fast_info(decl0) if decl0 is not None else ()
-            if not info:
+                continue  # checked where it was written
+            expected = value_types.get(key)
+            if expected is None:
                 continue  # undeclared: a WMI qualifier, nothing to check
-            scopes, pytype, is_array, decl = info
-            # The common cases (right scope, value of the declared type) pass without detail.
-            if scopes is None or scope in scopes:
-                v = q.value
-                if is_array:
-                    if type(v) is list and {pytype}.issuperset(map(type, v)):
-                        continue
-                elif type(v) is pytype and (pytype is not bool or decl.type == "boolean"):
-                    continue
-            self.check_against_decl(q, decl, scope, where, what, cls)
+            v = q.value
+            vtype = type(v)
+            if vtype is expected and (
+                expected is not list or self._item_types[key].issuperset(map(type, v))
+            ):
+                continue
+            if suspects is None:
+                suspects = []
+            suspects.append((key, q))
+        return suspects
+
+    def prepare_quick_checks(self) -> None:
+        """Build the quick-check table of every scope validation uses (the decls are final)."""
+        for scope in ("class", "property", "reference", "method", "parameter"):
+            self._value_types[scope] = self._quick_value_types(scope)
+
+    def _quick_value_types(self, scope: str) -> dict[str, type]:
+        """Declared qualifier key -> the type of value that passes the quick check in `scope`
+        (`_NoValue` when the scope is wrong), from this compile's decls."""
+        value_types: dict[str, type] = {}
+        for key, decl in self.decls.items():
+            if decl.scopes and "any" not in decl.scopes and scope not in decl.scopes:
+                value_types[key] = _NoValue
+            elif decl.array:
+                value_types[key] = list
+                self._item_types[key] = frozenset({_PYTYPES.get(decl.type, object)})
+            else:
+                value_types[key] = _PYTYPES.get(decl.type, object)
+        return value_types
+
+    def check_suspects(
+        self,
+        suspects: list[tuple[str, Qualifier]],
+        scope: str,
+        where: Location | None,
+        what: str,
+        cls: MofClass,
+    ) -> None:
+        for key, q in suspects:
+            self.check_against_decl(q, self.decls[key], scope, where, what, cls)
 
     def check_against_decl(
         self,
@@ -524,18 +602,27 @@ class _Resolver:
                 return
 
     def validate(self, cls: MofClass) -> None:
-        self.check_qualifiers(cls.qualifiers, "class", cls.location, f"class {cls.name}", cls)
+        suspects = self.suspect_qualifiers(cls.qualifiers, "class")
+        if suspects:
+            self.check_suspects(suspects, "class", cls.location, f"class {cls.name}", cls)
         g = cls.qualifiers.get("guid")
         if g is not None and (not isinstance(g.value, str) or cls.guid is None):
             self.comp.error(
                 cls.location,
                 f"malformed guid {g.value!r} on class {cls.name}; expected {{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}}",
             )
-        ids: dict[int, Property] = {}
         props = cls.properties
         for k in cls.local_properties:
             self.validate_property(cls, props[k])
-        for p in props.values() if self._has_data_ids(cls) else ():
+        if self._has_data_ids(cls):
+            self.check_data_ids(cls)
+        methods = cls.methods
+        for k in cls.local_methods:
+            self.validate_method(cls, methods[k])
+
+    def check_data_ids(self, cls: MofClass) -> None:
+        ids: dict[int, Property] = {}
+        for p in cls.properties.values():
             dq = p.qualifiers.get("wmidataid")
             if dq is None:
                 continue
@@ -566,38 +653,44 @@ class _Resolver:
                 else:
                     msg = f"WmiDataId of class {cls.name} is not contiguous: missing {', '.join(map(str, missing))}"
                 self.comp.error(where, msg)
-        for m in cls.methods.values():
-            if m.name.lower() in cls.local_methods:
-                self.check_qualifiers(
-                    m.qualifiers, "method", m.location, f"method {cls.name}.{m.name}", cls
+
+    def validate_method(self, cls: MofClass, m: Method) -> None:
+        suspects = self.suspect_qualifiers(m.qualifiers, "method")
+        if suspects:
+            what = f"method {cls.name}.{m.name}"
+            self.check_suspects(suspects, "method", m.location, what, cls)
+        for prm in m.parameters:
+            if prm.type not in INTRINSIC_TYPES:  # a ref or an embedded object: check the class
+                prm.type = self.check_type(
+                    prm.type,
+                    prm.ref_class,
+                    prm.location,
+                    f"parameter {prm.name} of {cls.name}.{m.name}",
                 )
-                for prm in m.parameters:
-                    prm.type = self.check_type(
-                        prm.type,
-                        prm.ref_class,
-                        prm.location,
-                        f"parameter {prm.name} of {cls.name}.{m.name}",
-                    )
-                    self.check_qualifiers(
-                        prm.qualifiers, "parameter", prm.location, f"parameter {prm.name}", cls
-                    )
+            suspects = self.suspect_qualifiers(prm.qualifiers, "parameter")
+            if suspects:
+                what = f"parameter {prm.name}"
+                self.check_suspects(suspects, "parameter", prm.location, what, cls)
 
     def _has_data_ids(self, cls: MofClass) -> bool:
-        """Does the class or an ancestor declare WmiDataIds? (Most CIM classes do not.)"""
-        c: MofClass | None = cls
-        seen = 0
-        while c is not None and seen < 64:
-            local = self._local_data_ids.get(id(c))
-            if local is None:
-                props = c.properties
-                local = self._local_data_ids[id(c)] = any(
-                    "wmidataid" in props[k].qualifiers for k in c.local_properties if k in props
-                )
-            if local:
-                return True
-            c = self.schema.get(c.superclass) if c.superclass else None
-            seen += 1
-        return False
+        """Does the class or one of its 64 nearest ancestors declare WmiDataIds? (Most CIM
+        classes do not.)"""
+        return self._data_id_distance(cls) < 64
+
+    def _data_id_distance(self, cls: MofClass) -> int:
+        """Superclass steps from `cls` up to the nearest class whose own properties have a
+        WmiDataId: 0 for `cls` itself, _FAR when there is none. Remembered per class, so a class
+        validated after its superclass costs one step (chains have no cycles: resolve rejects
+        them)."""
+        got = self._data_id_distances.get(id(cls))
+        if got is None:
+            if _declares_data_ids(cls):
+                got = 0
+            else:
+                sup = self.schema.get(cls.superclass) if cls.superclass else None
+                got = _FAR if sup is None else self._data_id_distance(sup) + 1
+            self._data_id_distances[id(cls)] = got
+        return got
 
     def check_type(
         self, ptype: str, ref_class: str | None, where: Location | None, what: str
@@ -625,34 +718,30 @@ class _Resolver:
         return ptype
 
     def validate_property(self, cls: MofClass, p: Property) -> None:
-        what = f"{cls.name}.{p.name}"
-        p.type = self.check_type(p.type, p.ref_class, p.location, f"property {what}")
-        self.check_qualifiers(
-            p.qualifiers,
-            "reference" if p.type == "ref" else "property",
-            p.location,
-            what + (" (ref)" if p.type == "ref" else ""),
-            cls,
-        )
+        # The names for messages are built only when there is something to report.
+        if p.type not in INTRINSIC_TYPES:  # a ref or an embedded object: check the class
+            p.type = self.check_type(
+                p.type, p.ref_class, p.location, f"property {cls.name}.{p.name}"
+            )
+        scope = "reference" if p.type == "ref" else "property"
+        suspects = self.suspect_qualifiers(p.qualifiers, scope)
+        if suspects:
+            what = f"{cls.name}.{p.name}" + (" (ref)" if p.type == "ref" else "")
+            self.check_suspects(suspects, scope, p.location, what, cls)
+        if not _PROPERTY_RULE_QUALIFIERS.isdisjoint(p.qualifiers):
+            self.check_property_rules(cls, p)
+
+    def check_property_rules(self, cls: MofClass, p: Property) -> None:
+        """Key, MaxLen, WmiSizeIs and CounterType constraints."""
         q = p.qualifiers
-        if q.has("key") and p.array:
-            self.comp.error(p.location, f"key property {what} cannot be an array")
+        if p.array and q.has("key"):
+            self.comp.error(p.location, f"key property {cls.name}.{p.name} cannot be an array")
         ml = q.get("maxlen")
         if ml is not None and ml.value is not None:
-            if p.type != "string":
-                self.comp.error(p.location, f"MaxLen applies to strings, but {what} is {p.type}")
-            elif not isinstance(ml.value, int) or isinstance(ml.value, bool) or ml.value < 0:
-                self.comp.error(p.location, f"MaxLen of {what} must be a non-negative integer")
+            self.check_max_len(cls, p, ml.value)
         si = q.get("wmisizeis")
         if si is not None:
-            target = (
-                cls.properties.get(str(si.value).lower()) if isinstance(si.value, str) else None
-            )
-            if target is None or target.type not in INTEGER_TYPES or target.array:
-                self.comp.error(
-                    p.location,
-                    f"WmiSizeIs({si.value!r}) of {what} names no integer property of class {cls.name}",
-                )
+            self.check_size_is(cls, p, si.value)
         ct = q.get("countertype")
         if (
             ct is not None
@@ -661,9 +750,29 @@ class _Resolver:
         ):
             self.comp.error(
                 p.location,
-                f"CounterType of {what} must be a number or a PERF_* name, got {ct.value!r}",
+                f"CounterType of {cls.name}.{p.name} must be a number or a PERF_* name, "
+                f"got {ct.value!r}",
             )
 
+    def check_max_len(self, cls: MofClass, p: Property, max_len: Any) -> None:
+        what = f"{cls.name}.{p.name}"
+        if p.type != "string":
+            self.comp.error(p.location, f"MaxLen applies to strings, but {what} is {p.type}")
+        elif not isinstance(max_len, int) or isinstance(max_len, bool) or max_len < 0:
+            self.comp.error(p.location, f"MaxLen of {what} must be a non-negative integer")
+
+    def check_size_is(self, cls: MofClass, p: Property, size_is: Any) -> None:
+        target = cls.properties.get(size_is.lower()) if isinstance(size_is, str) else None
+        if target is None or target.type not in INTEGER_TYPES or target.array:
+            self.comp.error(
+                p.location,
+                f"WmiSizeIs({size_is!r}) of {cls.name}.{p.name} names no integer property of "
+                f"class {cls.name}",
+            )
+
+
+# The qualifiers check_property_rules looks at: most properties have none of them.
+_PROPERTY_RULE_QUALIFIERS = frozenset({"key", "maxlen", "wmisizeis", "countertype"})
 
 _PYTYPES: dict[str, type] = {
     "boolean": bool,
@@ -676,10 +785,25 @@ _PYTYPES: dict[str, type] = {
 }
 
 
-def _decl_fast_info(decl: QualifierDecl) -> tuple[Any, ...]:
-    """(allowed scopes or None for any, Python type of values, array?, decl) for quick checks."""
-    scopes = None if not decl.scopes or "any" in decl.scopes else frozenset(decl.scopes)
-    return (scopes, _PYTYPES.get(decl.type, object), decl.array, decl)
+def _element_name(cls: MofClass, element: Property | Method | None) -> str:
+    if element is None:
+        return f"class {cls.name}"
+    kind = "property" if isinstance(element, Property) else "method"
+    return f"{kind} {cls.name}.{element.name}"
+
+
+def _declares_data_ids(cls: MofClass) -> bool:
+    """Does one of the class's own properties have a WmiDataId?"""
+    props = cls.properties
+    for k in cls.local_properties:
+        p = props.get(k)
+        if p is not None and "wmidataid" in p.qualifiers:
+            return True
+    return False
+
+
+class _NoValue:
+    """The type no qualifier value has: a qualifier in the wrong scope never passes quickly."""
 
 
 def _value_fits(v: Any, qtype: str) -> bool:

@@ -227,16 +227,20 @@ def _system_classes() -> dict[str, MofClass]:
 _FAR = 1 << 30  # farther than any superclass chain
 
 
-@dataclass(slots=True)
 class _PassingOn:
     """What an element's qualifiers pass on to the same element in subclasses."""
 
-    copies: Qualifiers  # key -> propagated form of each qualifier that passes, in order
-    locked: list[tuple[str, Qualifier]]  # (key, qualifier) of those with DisableOverride
-    # The qualifiers of an element not overridden: one shared propagated copy, or the
-    # inherited dict itself when it passes on unchanged (further down the hierarchy).
-    # Propagated forms are shared: nothing mutates a propagated qualifier.
-    alone: Qualifiers
+    __slots__ = ("copies", "locked", "alone")
+
+    def __init__(
+        self, copies: Qualifiers, locked: list[tuple[str, Qualifier]], alone: Qualifiers
+    ) -> None:
+        self.copies = copies  # key -> propagated form of each qualifier that passes, in order
+        self.locked = locked  # (key, qualifier) of those with DisableOverride
+        # The qualifiers of an element not overridden: one shared propagated copy, or the
+        # inherited dict itself when it passes on unchanged (further down the hierarchy).
+        # Propagated forms are shared: nothing mutates a propagated qualifier.
+        self.alone = alone
 
 
 class _Resolver:

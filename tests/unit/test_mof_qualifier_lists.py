@@ -16,6 +16,7 @@ from iscsiprf.mof.lexer import (
     TOKEN_RE,
     QualifierListToken,
     lex_region,
+    qlist_token_re,
     token_offsets,
 )
 
@@ -132,3 +133,19 @@ def test_broken_literal_in_a_list_is_joined_with_a_warning_at_its_place() -> Non
     assert [str(d) for d in r.diagnostics] == [
         "b.mof:1:14: warning: string literal continues on the next line; joined with a single space"
     ]
+
+
+ASCII_FRAGMENTS = [f for f in FRAGMENTS if f.isascii()]
+ASCII_SOUP = st.text(
+    alphabet="aZ_09 \t\r\n\x0b\x0c\x1c\x1f\x7f[](){};,:=\"'\\/*#$+-.x", max_size=80
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(ASCII_FRAGMENTS), ASCII_SOUP), max_size=20))
+def test_ascii_build_of_the_token_regex_splits_as_the_unicode_one(parts: list[str]) -> None:
+    # The lexer takes the ASCII build for texts that are all ASCII.
+    text = "".join(parts)
+    for exact in (False, True):
+        unicode_build = qlist_token_re(exact, False).findall(text)
+        assert qlist_token_re(exact, True).findall(text) == unicode_build

@@ -68,13 +68,27 @@ _QLIST_STR_PLAIN = r'"[^"]*+(?:(?<=\\)"[^"]*+)*+"'
 _QLIST_STR_EXACT = r'"[^"\\]*+(?:\\.[^"\\]*+)*+"'
 
 
-def _qlist_token_re(string: str) -> re.Pattern[str]:
+def _qlist_token_pattern(string: str) -> str:
     qlist = r"\[(?=\s*[^\W\d])" + _QLIST_OUTSIDE + "(?:" + string + _QLIST_OUTSIDE + r")*+\]"
-    return re.compile(TOKEN_RE.pattern.replace('("', "(" + qlist + '|"', 1), re.S)
+    return TOKEN_RE.pattern.replace('("', "(" + qlist + '|"', 1)
 
 
-PLAIN_TOKEN_RE = _qlist_token_re(_QLIST_STR_PLAIN)
-EXACT_TOKEN_RE = _qlist_token_re(_QLIST_STR_EXACT)
+def _for_ascii(pattern: str) -> str:
+    """The same regex for a text that is all ASCII (nearly every MOF file, whatever its
+    encoding), with the blank and identifier classes spelled out: the regex engine tests those
+    with one bitmap lookup instead of a Unicode category (13% of lexing the DMTF schema). In
+    ASCII, `\\s` is exactly `[\\t-\\r\\x1c- ]` and `\\w` exactly `[A-Za-z0-9_]`."""
+    blank, ident = r"[\s\ufeff]", r"[^\W\d]\w*"
+    assert blank in pattern and ident in pattern
+    return pattern.replace(blank, r"[\t-\r\x1c- ]").replace(ident, r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@cache
+def qlist_token_re(exact: bool, ascii: bool) -> re.Pattern[str]:
+    """The token regex with whole qualifier lists; compiled on first use (each costs 0.6 ms)."""
+    pattern = _qlist_token_pattern(_QLIST_STR_EXACT if exact else _QLIST_STR_PLAIN)
+    return re.compile(_for_ascii(pattern) if ascii else pattern, re.S)
+
 
 # A qualifier list's skeleton: its text outside strings, each string literal replaced by `""`
 # and the blanks around string literals removed, so that adjacent literals read `""""`.
@@ -196,9 +210,8 @@ def _is_qlist(tok: str) -> bool:
 
 def _fast_token_re(text: str, start: int, end: int) -> re.Pattern[str]:
     # A backslash is a memchr away; many files have none, almost none have two in a row.
-    if text.find("\\", start, end) < 0 or text.find("\\\\", start, end) < 0:
-        return PLAIN_TOKEN_RE
-    return EXACT_TOKEN_RE
+    exact = text.find("\\", start, end) >= 0 and text.find("\\\\", start, end) >= 0
+    return qlist_token_re(exact, text.isascii())
 
 
 def _relex(tok: str) -> list[str]:

@@ -8,6 +8,8 @@ and every token the lexer returns starts where its recomputed offset says.
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -149,3 +151,14 @@ def test_ascii_build_of_the_token_regex_splits_as_the_unicode_one(parts: list[st
     for exact in (False, True):
         unicode_build = qlist_token_re(exact, False).findall(text)
         assert qlist_token_re(exact, True).findall(text) == unicode_build
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(FRAGMENTS), ASCII_SOUP), max_size=20))
+def test_possessive_token_regexes_split_as_their_greedy_reading(parts: list[str]) -> None:
+    # Possessive quantifiers only save the regex engine work: nowhere could backtracking have
+    # found another match.
+    text = "".join(parts)
+    for rx in (TOKEN_RE, qlist_token_re(False, False), qlist_token_re(True, False)):
+        greedy = rx.pattern.replace("*+", "*").replace("++", "+").replace("?+", "?")
+        assert re.compile(greedy, rx.flags).findall(text) == rx.findall(text)

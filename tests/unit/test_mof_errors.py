@@ -110,3 +110,24 @@ def test_missing_c_header_is_skipped_with_a_warning(tmp_path: Path) -> None:
 def test_unreadable_file_is_an_error_not_a_traceback(tmp_path: Path) -> None:
     r = compile_files([tmp_path / "nope.mof"])
     assert len(r.errors) == 1 and "cannot read" in r.errors[0].message
+
+
+def test_locations_are_read_back_from_the_file_after_parsing(tmp_path: Path) -> None:
+    # A parsed file's text is not kept: a location read later comes from reading it again.
+    inc = tmp_path / "inc.mof"
+    inc.write_text("\n\nclass B\n{\n  [key] string Name;\n  uint32 Count;\n};\n")
+    main = tmp_path / "main.mof"
+    main.write_text('#pragma include("inc.mof")\n[abstract] class A { uint8 x; };\n')
+    b = compile_files([main]).schema.cls("B")
+    assert str(b.prop("Count").location) == f"{inc}:6:10"  # type: ignore[union-attr]
+    r = compile_files([main])
+    inc.unlink()  # gone before anyone asked: no traceback, the file's first position
+    assert str(r.schema.cls("B").prop("Name").location) == f"{inc}:1:1"  # type: ignore[union-attr]
+    assert str(r.schema.cls("A").location) == f"{main}:2:18"
+
+
+def test_locations_of_text_compiled_from_a_string_stay_exact(tmp_path: Path) -> None:
+    path = tmp_path / "same-name.mof"
+    path.write_text("// a different file with the same name\n")
+    r = compile_text("\nclass C { uint8 y; };\n", path=str(path))
+    assert str(r.schema.cls("C").prop("y").location) == f"{path}:2:17"  # type: ignore[union-attr]

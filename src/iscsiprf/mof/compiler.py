@@ -94,12 +94,14 @@ class _Compilation:
 
     def parse_file(self, path: str, where: Location | None = None, key: str | None = None) -> None:
         text = read_mof_file(path, where)
-        self.parse_text(text, path, key)
+        self.parse_text(text, path, key, from_file=True)
 
-    def parse_text(self, text: str, path: str, key: str | None = None) -> None:
-        self.stack.append(key or os.path.normpath(os.path.abspath(path)))
+    def parse_text(
+        self, text: str, path: str, key: str | None = None, from_file: bool = False
+    ) -> None:
+        self.stack.append(key or os.path.abspath(path))
         try:
-            stream = tokenize_file(path, text, self.pp, tuple(self.stack))
+            stream = tokenize_file(path, text, self.pp, tuple(self.stack), from_file)
             Parser(stream, self.ctx).parse()
         finally:
             self.stack.pop()
@@ -109,12 +111,12 @@ class _Compilation:
         if got is None:
             raise MofError(where, f"include file {name} not found")
         found, text = got
-        key = os.path.normpath(os.path.abspath(found))
+        key = os.path.abspath(found)  # normalized too
         if key in self.stack:
             raise MofError(where, f"recursive include of {name}")
         if len(self.stack) > 64:
             raise MofError(where, "includes nested more than 64 deep")
-        self.parse_text(text, found, key)
+        self.parse_text(text, found, key, from_file=True)
 
     def _directory(self, path: str) -> str:
         # A schema's master file includes every other file: look its directory up once.
@@ -216,7 +218,7 @@ def _system_classes() -> dict[str, MofClass]:
     text = _system_mof_text()
     stream = TokenStream(SYSTEM_MOF)
     stream.add_segment(
-        Segment(SYSTEM_MOF, text, LineIndex(text), 0, len(text)), lex_region(text, 0, len(text))
+        Segment(SYSTEM_MOF, LineIndex(text), 0, len(text)), lex_region(text, 0, len(text))
     )
     Parser(stream, ctx).parse()
     for c in ctx.classes:

@@ -231,16 +231,13 @@ class Segment:
 
     # Plain classes, not dataclasses, for the compiler's internals: creating a dataclass
     # costs more import time than these need.
-    __slots__ = (
-        "path", "text", "lines", "start", "end", "first", "count", "origin", "offsets", "fast",
-    )  # fmt: skip
+    __slots__ = ("path", "lines", "start", "end", "first", "count", "origin", "offsets", "fast")
 
     def __init__(
-        self, path: str, text: str, lines: LineIndex, start: int, end: int, fast: bool = True
+        self, path: str, lines: LineIndex, start: int, end: int, fast: bool = True
     ) -> None:
         self.path = path
-        self.text = text
-        self.lines = lines
+        self.lines = lines  # also holds the file's text
         self.start = start  # offset of the region in text
         self.end = end
         self.first = 0  # index of the segment's first token in the stream
@@ -253,7 +250,7 @@ class Segment:
         if self.origin is not None:
             local = self.origin[local] if local < len(self.origin) else len(self.origin)
         if self.offsets is None:
-            self.offsets = token_offsets(self.text, self.start, self.end, self.fast)
+            self.offsets = token_offsets(self.lines.text, self.start, self.end, self.fast)
         if not self.offsets:
             return self.start
         return self.offsets[min(local, len(self.offsets) - 1)]

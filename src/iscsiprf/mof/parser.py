@@ -151,7 +151,7 @@ class Parser:
                 else -1
             )
             if off >= 0:
-                return seg.text.startswith("/*", off)
+                return seg.lines.text.startswith("/*", off)
         return False
 
     def expect(self, tok: str, what: str | None = None) -> None:
@@ -180,6 +180,8 @@ class Parser:
                 # Locations resolve from the text, not the tokens: drop them (and the string
                 # bodies lexed with them) rather than keep them as long as the schema.
                 toks.clear()
+                for seg in self.stream.segments:
+                    seg.lines.release()
                 return
             lt = t.lower()
             if t[0] == "#":

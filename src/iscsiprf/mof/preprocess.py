@@ -199,17 +199,20 @@ def _expand(toks: list[str], macros: dict[str, list[str]]) -> tuple[list[str], l
 
 
 def tokenize_file(
-    path: str, text: str, state: PreprocessorState, include_stack: tuple[str, ...] = ()
+    path: str,
+    text: str,
+    state: PreprocessorState,
+    include_stack: tuple[str, ...] = (),
+    from_file: bool = False,
 ) -> TokenStream:
-    """Lex one MOF file, applying its preprocessor lines."""
+    """Lex one MOF file, applying its preprocessor lines. `from_file`: `text` is the file at
+    `path`, which may be read again for a location instead of keeping the text."""
     spath = path
     stream = TokenStream(spath)
-    lines = LineIndex(text)
+    lines = LineIndex(text, path if from_file else None)
     directives = list(DIRECTIVE_RE.finditer(text)) if "#" in text else []
     if not directives and not state.macros:
-        stream.add_segment(
-            Segment(spath, text, lines, 0, len(text)), lex_region(text, 0, len(text))
-        )
+        stream.add_segment(Segment(spath, lines, 0, len(text)), lex_region(text, 0, len(text)))
         return stream
 
     # Conditional stack entries: (this branch active, some branch already taken, parent active).
@@ -226,7 +229,7 @@ def tokenize_file(
             fast = not state.macros  # a macro may hide inside a qualifier list
             toks = lex_region(text, pos, upto, fast)
             if toks:
-                seg = Segment(spath, text, lines, pos, upto, fast=fast)
+                seg = Segment(spath, lines, pos, upto, fast=fast)
                 if state.macros:
                     toks, seg.origin = _expand(toks, state.macros)
                 stream.add_segment(seg, toks)
@@ -338,7 +341,7 @@ def _include(
             + ")",
         )
     found, included_text = got
-    key = os.path.normpath(os.path.abspath(found))
+    key = os.path.abspath(found)  # normalized too
     if key in include_stack:
         raise MofError(where, f"recursive include of {name}")
     if is_header:
@@ -355,12 +358,12 @@ def _include(
                 state.macros[nm.group(0)] = lex_region(after, 0, len(after))
         return
     # Lex the included file now, so that its #defines apply to the rest of this file.
-    sub = tokenize_file(found, included_text, state, (*include_stack, key))
+    sub = tokenize_file(found, included_text, state, (*include_stack, key), from_file=True)
     index = len(stream.toks)
     stream.includes[index] = (found, where, sub)
     # The marker is a one-token segment placed where the directive was.
     marker = f"{INCLUDE_MARK}{index}"
-    seg = Segment(stream.path, "", LineIndex(""), 0, 0)
+    seg = Segment(stream.path, LineIndex(""), 0, 0)
     stream.add_segment(seg, [marker])
     stream.segments[-1].offsets = [0]
 

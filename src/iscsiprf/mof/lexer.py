@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import cache, lru_cache
+from sys import intern
 
 from .model import Location
 from .source import LineIndex
@@ -203,7 +204,10 @@ def _describe(name: str, scalar: str, array: str, flavors: str) -> SkeletonQuali
         kind = STRINGS if plain else ARRAY
     else:
         kind, literals = FLAG, 0
-    return (name, name.lower(), kind, scalar or array, literals, tuple(flavors.split()))
+    # Only scalars and mixed arrays are read from the skeleton's text. Interned names: the
+    # cache holds one string per name, and the resolver's dict lookups match by identity.
+    text = scalar or array if kind is SCALAR or kind is ARRAY else ""
+    return (intern(name), intern(name.lower()), kind, text, literals, tuple(flavors.split()))
 
 
 def _is_qlist(tok: str) -> bool:

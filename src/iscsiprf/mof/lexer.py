@@ -190,7 +190,10 @@ def _skeleton_parts(skeleton: str) -> tuple[SkeletonQualifier, ...] | None:
     )
 
 
+@lru_cache(maxsize=4096)
 def _describe(name: str, scalar: str, array: str, flavors: str) -> SkeletonQualifier:
+    """One qualifier of a skeleton. Memoized: CIM's 2,706 skeletons hold 10,104 qualifiers but
+    only 312 distinct ones."""
     if scalar:
         if scalar[0] == '"':  # in the skeleton, each literal is `""`
             kind, literals = STRING, len(scalar) // 2

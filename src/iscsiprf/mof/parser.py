@@ -618,7 +618,11 @@ class Parser:
 
     def feature(self, cls: MofClass) -> None:
         toks = self.toks
-        fquals = self.qualifier_list() if toks[self.i][:1] == "[" else Qualifiers()
+        t = toks[self.i]
+        if type(t) is QualifierListToken:  # the usual form, straight to its reader
+            fquals = self.qualifier_list_token()
+        else:
+            fquals = self.qualifier_list() if t[:1] == "[" else Qualifiers()
         type_at = self.i
         ftype = self.ident("a property type")
         ltype = ftype.lower()
@@ -659,7 +663,15 @@ class Parser:
             self.fail(f"duplicate property '{name}' in class {cls.name}", name_at)
         del type_at
         cls.properties[key] = Property(
-            name, ltype, fquals, array, size, ref_class, default, cls.name, self.loc(name_at)
+            name,
+            ltype,
+            fquals,
+            array,
+            size,
+            ref_class,
+            default,
+            cls.name,
+            TokenLocation(self.stream, name_at),
         )
         cls.local_properties.append(key)
 

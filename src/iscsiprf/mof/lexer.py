@@ -130,15 +130,20 @@ class QualifierListToken(str):
     bodies: list[str]
 
 
+# Two-character needles: the regex engine finds them twice as fast as str.find does.
+_BACKSLASH_PAIR_RE = re.compile(r"\\\\")
+_ESCAPED_QUOTE_RE = re.compile(r'\\"')
+
+
 def _split_strings(tok: str) -> tuple[list[str], list[str]]:
     """The text between a qualifier list's string literals, and the literals' bodies.
 
     Escaped quotes are already unescaped in the bodies (`\\"` -> `"`); other escapes are not.
     """
-    if "\\" not in tok or '\\"' not in tok:
+    if "\\" not in tok or _ESCAPED_QUOTE_RE.search(tok) is None:
         parts = tok.split('"')
         return parts[::2], parts[1::2]
-    if "\\\\" not in tok and _HIDDEN_QUOTE not in tok:
+    if _BACKSLASH_PAIR_RE.search(tok) is None and _HIDDEN_QUOTE not in tok:
         # Every backslash starts an escape, so every `\\"` is an escaped quote: hide them from
         # the split (in C, not a Python loop over the parts).
         parts = tok.replace('\\"', _HIDDEN_QUOTE).split('"')
@@ -215,10 +220,6 @@ def _describe(name: str, scalar: str, array: str, flavors: str) -> SkeletonQuali
 
 def _is_qlist(tok: str) -> bool:
     return len(tok) > 1 and tok[0] == "["
-
-
-# Two backslashes in a row: the regex engine finds them twice as fast as str.find.
-_BACKSLASH_PAIR_RE = re.compile(r"\\\\")
 
 
 def _fast_token_re(text: str, start: int, end: int) -> re.Pattern[str]:

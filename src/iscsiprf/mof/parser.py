@@ -623,7 +623,6 @@ class Parser:
             fquals = self.qualifier_list_token()
         else:
             fquals = self.qualifier_list() if t[:1] == "[" else Qualifiers()
-        type_at = self.i
         ftype = self.ident("a property type")
         ltype = ftype.lower()
         ref_class = None
@@ -657,11 +656,13 @@ class Parser:
         if toks[self.i] == "=":
             self.i += 1
             default = self.value()
-        self.expect(";")
+        if toks[self.i] == ";":
+            self.i += 1
+        else:
+            self.expect(";")  # reports what stands there instead
         key = name.lower()
         if key in cls.properties or key in cls.methods:
             self.fail(f"duplicate property '{name}' in class {cls.name}", name_at)
-        del type_at
         cls.properties[key] = Property(
             name,
             ltype,

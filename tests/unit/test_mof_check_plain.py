@@ -94,3 +94,33 @@ def test_plain_check_does_not_import_click(files: dict[str, str]) -> None:
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout == "1 False\n", r.stderr
+
+
+def test_check_reads_a_pipe_to_its_end() -> None:
+    # A pipe has no size to read by: /dev/stdin is read until its end.
+    text = (
+        "class Piped {\n" + "".join(f"  uint32 x{n};\n" for n in range(5000)) + "  uint32 y\n};\n"
+    )
+    code = "from iscsiprf.cli import main; main()"
+    r = subprocess.run(
+        [sys.executable, "-c", code, "mof", "check", "/dev/stdin"],
+        input=text,
+        capture_output=True,
+        text=True,
+    )
+    assert (r.returncode, r.stderr) == (1, "/dev/stdin:5003:1: error: missing ';' before '}'\n")
+
+
+def test_warnings_of_piped_input_keep_their_places() -> None:
+    # Warnings are placed after the whole input is parsed; a pipe cannot be read again, so its
+    # text is kept (a regular file's is released and read back).
+    code = "from iscsiprf.cli import main; main()"
+    r = subprocess.run(
+        [sys.executable, "-c", code, "mof", "check", "/dev/stdin"],
+        input=seed_class_text(),
+        capture_output=True,
+        text=True,
+    )
+    lines = r.stderr.splitlines()
+    assert r.returncode == 0 and len(lines) == 40
+    assert lines[0].startswith("/dev/stdin:7:51: warning: string literal continues")

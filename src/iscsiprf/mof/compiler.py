@@ -25,7 +25,7 @@ from .model import (
 from .parser import ParseContext, Parser
 from .preprocess import PreprocessorState, read_include, tokenize_file
 from .resolve import Resolver
-from .source import decode_mof_bytes, directory_of, read_mof_file
+from .source import decode_mof_bytes, directory_of, read_mof_text
 from .system import package_data
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs 7 ms of every start
@@ -85,15 +85,15 @@ class _Compilation:
         self.ctx.diagnostics.append(Diagnostic(sev, where or Location("<unknown>", 0, 0), message))
 
     def parse_file(self, path: str, where: Location | None = None, key: str | None = None) -> None:
-        text = read_mof_file(path, where)
-        self.parse_text(text, path, key, from_file=True)
+        text, rereadable = read_mof_text(path, where)
+        self.parse_text(text, path, key, rereadable)
 
     def parse_text(
-        self, text: str, path: str, key: str | None = None, from_file: bool = False
+        self, text: str, path: str, key: str | None = None, rereadable: bool = False
     ) -> None:
         self.stack.append(key or os.path.abspath(path))
         try:
-            stream = tokenize_file(path, text, self.pp, tuple(self.stack), from_file)
+            stream = tokenize_file(path, text, self.pp, tuple(self.stack), rereadable)
             Parser(stream, self.ctx).parse()
         finally:
             self.stack.pop()
@@ -102,13 +102,13 @@ class _Compilation:
         got = read_include(name, self._directory(from_path), self.pp.include_dirs, where)
         if got is None:
             raise MofError(where, f"include file {name} not found")
-        found, text = got
+        found, text, rereadable = got
         key = os.path.abspath(found)  # normalized too
         if key in self.stack:
             raise MofError(where, f"recursive include of {name}")
         if len(self.stack) > 64:
             raise MofError(where, "includes nested more than 64 deep")
-        self.parse_text(text, found, key, from_file=True)
+        self.parse_text(text, found, key, rereadable)
 
     def _directory(self, path: str) -> str:
         # A schema's master file includes every other file: look its directory up once.

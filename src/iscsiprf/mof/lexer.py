@@ -288,10 +288,6 @@ class TokenStream:
         self.segments.append(seg)
         self._firsts.append(seg.first)
 
-    def location(self, index: int, delta: int = 0) -> Location:
-        """A lazy location for token `index` (+ `delta` characters into it)."""
-        return TokenLocation(self, index, delta)
-
     def resolve(self, index: int, delta: int = 0) -> tuple[str, int, int]:
         import bisect
 

@@ -22,7 +22,7 @@ from .source import (
     decode_mof_bytes,
     directory_of,
     read_bytes,
-    read_mof_file,
+    read_mof_text,
     unreadable,
 )
 
@@ -203,13 +203,13 @@ def tokenize_file(
     text: str,
     state: PreprocessorState,
     include_stack: tuple[str, ...] = (),
-    from_file: bool = False,
+    rereadable: bool = False,
 ) -> TokenStream:
-    """Lex one MOF file, applying its preprocessor lines. `from_file`: `text` is the file at
-    `path`, which may be read again for a location instead of keeping the text."""
+    """Lex one MOF file, applying its preprocessor lines. `rereadable`: `text` is the regular
+    file at `path`, which may be read again for a location instead of keeping the text."""
     spath = path
     stream = TokenStream(spath)
-    lines = LineIndex(text, path if from_file else None)
+    lines = LineIndex(text, path if rereadable else None)
     directives = list(DIRECTIVE_RE.finditer(text)) if "#" in text else []
     if not directives and not state.macros:
         stream.add_segment(Segment(spath, lines, 0, len(text)), lex_region(text, 0, len(text)))
@@ -340,7 +340,7 @@ def _include(
             + "".join(f", {d}" for d in state.include_dirs)
             + ")",
         )
-    found, included_text = got
+    found, included_text, rereadable = got
     key = os.path.abspath(found)  # normalized too
     if key in include_stack:
         raise MofError(where, f"recursive include of {name}")
@@ -358,7 +358,7 @@ def _include(
                 state.macros[nm.group(0)] = lex_region(after, 0, len(after))
         return
     # Lex the included file now, so that its #defines apply to the rest of this file.
-    sub = tokenize_file(found, included_text, state, (*include_stack, key), from_file=True)
+    sub = tokenize_file(found, included_text, state, (*include_stack, key), rereadable)
     index = len(stream.toks)
     stream.includes[index] = (found, where, sub)
     # The marker is a one-token segment placed where the directive was.
@@ -370,18 +370,19 @@ def _include(
 
 def read_include(
     name: str, here: str, include_dirs: list[str], where: Location
-) -> tuple[str, str] | None:
-    """The included file's path and text, looked up in `here`, then `include_dirs`; None when
-    no such file exists. Each place is tried by reading it (not stat then read: 1,600 includes)."""
+) -> tuple[str, str, bool] | None:
+    """The included file's path, text and whether it can be read again, looked up in `here`,
+    then `include_dirs`; None when no such file exists. Each place is tried by reading it (not
+    stat then read: 1,600 includes)."""
     for d in (here, *include_dirs):
         path = _child(d, name)
         try:
-            data = read_bytes(path)
+            data, rereadable = read_bytes(path)
         except NOT_A_FILE:
             continue
         except OSError as exc:
             raise unreadable(path, exc, where) from None
-        return path, decode_mof_bytes(data, path)
+        return path, decode_mof_bytes(data, path), rereadable
     # WDK sources are written on case-insensitive file systems.
     lname = name.lower()
     for d in (here, *include_dirs):
@@ -392,7 +393,7 @@ def read_include(
         for entry in entries:
             if entry.name.lower() == lname and entry.is_file():
                 path = _child(d, entry.name)
-                return path, read_mof_file(path, where)
+                return (path, *read_mof_text(path, where))
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import os
+import stat
 
 from .errors import MofError
 from .model import Location
@@ -44,29 +45,36 @@ def directory_of(path: str) -> str:
 NOT_A_FILE = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
 
 
-def read_bytes(path: str) -> bytes:
-    """A file's bytes: one open, one fstat, (usually) one read. The DMTF schema is 1,600
-    files; Python's buffered file objects cost more than reading them."""
+def read_bytes(path: str) -> tuple[bytes, bool]:
+    """A file's bytes, and whether reading it again would give them again (a regular file; not
+    a pipe such as /dev/stdin). One open, one fstat, (usually) one read: the DMTF schema is
+    1,600 files, and Python's buffered file objects cost more than reading them."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        size = os.fstat(fd).st_size
+        info = os.fstat(fd)
+        size = info.st_size
         data = os.read(fd, size + 1)
-        if len(data) > size or size == 0:  # grown meanwhile, or a pipe: read to the end
+        if len(data) != size:  # grown or shrunk meanwhile, or a pipe: read to the end
             parts = [data]
             while chunk := os.read(fd, 1 << 16):
                 parts.append(chunk)
             data = b"".join(parts)
-        return data
+        return data, stat.S_ISREG(info.st_mode)
     finally:
         os.close(fd)
 
 
 def read_mof_file(path: str, where: Location | None = None) -> str:
+    return read_mof_text(path, where)[0]
+
+
+def read_mof_text(path: str, where: Location | None = None) -> tuple[str, bool]:
+    """A MOF file's text, and whether it can be read again (see read_bytes)."""
     try:
-        data = read_bytes(path)
+        data, rereadable = read_bytes(path)
     except OSError as exc:
         raise unreadable(path, exc, where) from None
-    return decode_mof_bytes(data, path)
+    return decode_mof_bytes(data, path), rereadable
 
 
 def unreadable(path: str, exc: OSError, where: Location | None) -> MofError:
@@ -76,7 +84,7 @@ def unreadable(path: str, exc: OSError, where: Location | None) -> MofError:
 class LineIndex:
     """One file's text, and its character offsets turned into 1-based (line, column).
 
-    Given the file it was read from, the text may be released once the file is parsed and is
+    Given the (regular) file it was read from, the text may be released once the file is parsed and is
     read again only if a location in it is asked for: keeping the DMTF schema's 5.5 MB of text
     costs its check 2% (page faults), and almost no location is ever read.
     """

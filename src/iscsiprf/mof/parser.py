@@ -178,7 +178,8 @@ class Parser:
             t = toks[self.i]
             if t == "":
                 # Locations resolve from the text, not the tokens: drop them (and the string
-                # bodies lexed with them) rather than keep them as long as the schema.
+                # bodies lexed with them) rather than keep them as long as the schema. A
+                # regular file's text goes too; its LineIndex reads it again if need be.
                 toks.clear()
                 for seg in self.stream.segments:
                     seg.lines.release()

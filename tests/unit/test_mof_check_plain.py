@@ -33,6 +33,8 @@ def files(tmp_path: Path) -> dict[str, str]:
     }
 
 
+MAIN = "from iscsiprf.cli import main; main()"  # the console script's entry point
+
 PLAIN = [
     ["{clean}"],
     ["{doc}"],
@@ -101,9 +103,8 @@ def test_check_reads_a_pipe_to_its_end() -> None:
     text = (
         "class Piped {\n" + "".join(f"  uint32 x{n};\n" for n in range(5000)) + "  uint32 y\n};\n"
     )
-    code = "from iscsiprf.cli import main; main()"
     r = subprocess.run(
-        [sys.executable, "-c", code, "mof", "check", "/dev/stdin"],
+        [sys.executable, "-c", MAIN, "mof", "check", "/dev/stdin"],
         input=text,
         capture_output=True,
         text=True,
@@ -114,9 +115,8 @@ def test_check_reads_a_pipe_to_its_end() -> None:
 def test_warnings_of_piped_input_keep_their_places() -> None:
     # Warnings are placed after the whole input is parsed; a pipe cannot be read again, so its
     # text is kept (a regular file's is released and read back).
-    code = "from iscsiprf.cli import main; main()"
     r = subprocess.run(
-        [sys.executable, "-c", code, "mof", "check", "/dev/stdin"],
+        [sys.executable, "-c", MAIN, "mof", "check", "/dev/stdin"],
         input=seed_class_text(),
         capture_output=True,
         text=True,

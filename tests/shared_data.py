@@ -7,6 +7,7 @@ whichever was loaded first.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,15 @@ def need_shared(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"reference data {path} is not present beside the project")
     return path
+
+
+def params_or_skip(params: list[Any], what: str) -> list[Any]:
+    """A parametrize list that, when the reference data is absent, holds one skipped case saying
+    why (pytest would otherwise report a bare "got empty parameter set")."""
+    if params:
+        return params
+    reason = f"reference data ({what}) is not present beside the project: {CORPUS}"
+    return [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="no-reference-data")]
 
 
 def seed_class_text() -> str:

@@ -21,23 +21,24 @@ from iscsiprf.codegen.members import Kind
 from iscsiprf.mof import compile_files
 from iscsiprf.mof.model import INTEGER_RANGES, Schema
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-CORPUS = SHARED / "corpus"
+from shared_data import CORPUS, need_shared, params_or_skip
+
 CASES = sorted((CORPUS / "wmimofck").glob("case*.mof"))
 WDK = ["iscsiprf", "def", "common", "mgmt", "config", "iscsihba", "wmisamp"]
 
 
 def _schema(path: Path) -> Schema:
-    result = compile_files([path], include_dirs=[path.parent])
+    result = compile_files([need_shared(path)], include_dirs=[path.parent])
     assert not result.errors, "\n".join(map(str, result.errors))
     return result.schema
 
 
 def test_all_five_reference_cases_are_there() -> None:
+    need_shared(CORPUS / "wmimofck")
     assert [p.name for p in CASES] == [f"case{i:02d}.mof" for i in range(5)]
 
 
-@pytest.mark.parametrize("mof", CASES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("mof", params_or_skip(CASES, "wmimofck cases"), ids=lambda p: p.stem)
 def test_wmimofck_reference_header_byte_for_byte(mof: Path) -> None:
     expected = mof.with_suffix(".h").read_bytes()
     got = render_header(_schema(mof), mof.stem).encode()
@@ -172,10 +173,14 @@ FIXED = _fixed_layouts() if CORPUS.is_dir() else []
 
 
 def test_there_are_many_fixed_layout_classes() -> None:
+    need_shared(CORPUS)
     assert len(FIXED) > 40
 
 
-@pytest.mark.parametrize("lay", [lay for _, lay in FIXED], ids=[n for n, _ in FIXED])
+@pytest.mark.parametrize(
+    "lay",
+    params_or_skip([pytest.param(lay, id=n) for n, lay in FIXED], "WDK and wmimofck MOF files"),
+)
 def test_round_trip_every_fixed_corpus_class(lay: ClassLayout) -> None:
     @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(_values_strategy(lay))
@@ -188,7 +193,8 @@ def test_round_trip_every_fixed_corpus_class(lay: ClassLayout) -> None:
 
 
 def test_layout_command_on_the_utf16_wdk_file() -> None:
-    res = CliRunner().invoke(cli, ["mof", "layout", str(CORPUS / "wdk/iscsiprf.mof"), "--json"])
+    mof = need_shared(CORPUS / "wdk/iscsiprf.mof")
+    res = CliRunner().invoke(cli, ["mof", "layout", str(mof), "--json"])
     assert res.exit_code == 0, res.output
     doc = {c["name"]: c for c in json.loads(res.stdout)}
     assert len(doc) == 14

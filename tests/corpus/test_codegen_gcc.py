@@ -26,8 +26,7 @@ from iscsiprf.codegen.layout import ClassLayout, class_layout
 from iscsiprf.mof import compile_files, load_builtin_schema
 from iscsiprf.mof.model import MofClass, Schema
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-CORPUS = SHARED / "corpus"
+from shared_data import CORPUS, need_shared
 
 # MOF file -> the header name wmimofck gives it in the WDK build (mgmt.mof's cpp_quote includes
 # <iscsidef.h>, which def.mof produces from common.mof).
@@ -67,7 +66,7 @@ needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not i
 
 
 def _compile(rel: str) -> Schema:
-    path = CORPUS / rel
+    path = need_shared(CORPUS / rel)
     result = compile_files([path], include_dirs=[path.parent])
     assert not result.errors, "\n".join(map(str, result.errors))
     return result.schema

@@ -4,7 +4,8 @@
   `[[adapter]]` (the only writer of each state file), registers an `IpsecProvider` per adapter
   on a `wmi.Broker`, and returns a source with `schema`, `enumerate(class)`, `get(class, name)`,
   `health()`, `close()`.
-* `open_source(config_path)` — for one-shot `iscsiprf query --config F` without a running serve:
+* `open_source(config_path)` — for `iscsiprf query|counters --config F` (and `watch` beside a
+  running serve), read-only, read again at every enumeration:
   cumulative counters from each adapter's state file (written by a running `serve` at least every
   0.5 s while anything changes, so they are live within 2 s), gauges from a fresh vici sample
   (stats + list-sas), `Active` = the daemon answered now. It never blocks on the state file
@@ -42,8 +43,10 @@ class LiveSource:
     """Broker-backed instance source whose `Active` follows each adapter's daemon."""
 
     def __init__(self, schema: Schema, broker: Broker, active: dict[str, Callable[[], bool]],
-                 health: Callable[[], dict[str, Any]], closers: list[Callable[[], None]]) -> None:  # fmt: skip
+                 health: Callable[[], dict[str, Any]], closers: list[Callable[[], None]],
+                 refresh: Callable[[], None] | None = None) -> None:  # fmt: skip
         self.schema = schema
+        self._refresh = refresh  # a read-only source reads its adapters again per enumeration
         self.broker = broker
         self._active = active  # instance name -> is the daemon there
         self._health = health
@@ -51,6 +54,8 @@ class LiveSource:
         self.notes: list[str] = []
 
     def enumerate(self, class_name: str) -> list[dict[str, Any]]:
+        if self._refresh is not None:
+            self._refresh()
         out: list[dict[str, Any]] = []
         cls = self.schema.cls(class_name)
         for c in [cls, *self.schema.subclasses(cls.name)]:
@@ -131,14 +136,54 @@ def sample_gauges(cfg: AdapterConfig, timeout: float = 1.0) -> list[Any] | None:
 
 
 def open_source(config_path: str | Path | None, schema: Schema | None = None) -> LiveSource:
-    """One-shot read: state files + fresh gauges; see the module docstring."""
+    """Read-only source: state files + fresh gauges, read again at every enumeration (so
+    `counters --config` and `watch` follow the daemon); see the module docstring."""
     schema = schema or load_builtin_schema()
     broker = Broker(schema)
+    readers = [_StateReader(cfg, schema) for cfg in load_config(config_path)]
     notes: list[str] = []
-    active: dict[str, Callable[[], bool]] = {}
-    per: list[dict[str, Any]] = []
-    now_wall = time.time()
-    for cfg in load_config(config_path):
+    for r in readers:
+        notes += r.read()
+        broker.register(IpsecProvider(r.cfg.device, schema, r.current, _const(True)))
+
+    def refresh() -> None:
+        for r in readers:
+            r.read()
+
+    src = LiveSource(
+        schema,
+        broker,
+        {r.cfg.instance_name: r.is_up for r in readers},
+        lambda: {"adapters": [r.info for r in readers]},
+        [],
+        refresh=refresh,
+    )
+    src.notes = notes
+    return src
+
+
+class _StateReader:
+    """One adapter read without its collector: cumulative counters from the state file (WAL
+    reader: never blocks the writer), gauges and `Active` from a fresh vici sample."""
+
+    def __init__(self, cfg: AdapterConfig, schema: Schema) -> None:
+        self.cfg = cfg
+        self.schema = schema
+        self.values: dict[str, dict[str, Any]] = {}
+        self.up = False
+        self.info: dict[str, Any] = {"device": cfg.device}
+
+    def current(self) -> dict[str, dict[str, Any]]:
+        return self.values
+
+    def is_up(self) -> bool:
+        return self.up
+
+    def read(self) -> list[str]:
+        """Read the adapter again; returns what may be stale, as notes for the user."""
+        cfg, schema = self.cfg, self.schema
+        notes: list[str] = []
+        now_wall = time.time()
         got = read_state(cfg.state)
         engine = CounterEngine.restore(schema, got[0].engine if got else None)
         cumulative = engine.values()
@@ -153,7 +198,7 @@ def open_source(config_path: str | Path | None, schema: Schema | None = None) ->
                 f"{cfg.device}: cumulative counters may be stale: the collector last wrote {age}"
             )
         fresh = sample_gauges(cfg)
-        up = fresh is not None
+        self.up = fresh is not None
         if fresh is not None:
             stats, sas, t = fresh
             gauge_engine = CounterEngine(schema)  # gauges only: a throwaway engine, same rules
@@ -165,20 +210,16 @@ def open_source(config_path: str | Path | None, schema: Schema | None = None) ->
             for cname, row in cumulative.items():
                 for prop in engine.totals[cname]:
                     gauges[cname][prop] = row[prop]
-            values = gauges
+            self.values = gauges
         else:
             notes.append(
                 f"{cfg.device}: IKE daemon at {cfg.vici} does not answer: Active = FALSE, last values shown"
             )
-            values = got[0].values if got and got[0].values else cumulative
-        broker.register(IpsecProvider(cfg.device, schema, _const(values), _const(True)))
-        active[cfg.instance_name] = _const(up)
-        per.append({"device": cfg.device, "active": up, "state": str(cfg.state),
-                    "heartbeat": got[0].heartbeat if got else None,
-                    "gaps": [g.__repr__() for g in (got[1] if got else [])][-10:]})  # fmt: skip
-    src = LiveSource(schema, broker, active, lambda: {"adapters": per}, [])
-    src.notes = notes
-    return src
+            self.values = got[0].values if got and got[0].values else cumulative
+        self.info = {"device": cfg.device, "active": self.up, "state": str(cfg.state),
+                     "heartbeat": got[0].heartbeat if got else None,
+                     "gaps": [g.__repr__() for g in (got[1] if got else [])][-10:]}  # fmt: skip
+        return notes
 
 
 def _probe(col: Collector) -> Callable[[], bool]:

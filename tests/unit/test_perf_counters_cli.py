@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from wqlperf_support import MM, QM, mm_instance
 
-from iscsiprf.cli import query_cmds
+from iscsiprf.cli import query_cmds, sources
 from iscsiprf.cli.app import cli
 from iscsiprf.perf import SampleTime
 from iscsiprf.perf.timestamps import FILETIME_UNIX_EPOCH
@@ -54,8 +54,8 @@ def live(monkeypatch: pytest.MonkeyPatch) -> None:
         sys100 = FILETIME_UNIX_EPOCH + k * 5 * 10**6
         return SampleTime(k * 500, 1000, sys100, sys100, 10**7)
 
-    monkeypatch.setattr(query_cmds, "_live_source", lambda config: source)
-    monkeypatch.setattr(query_cmds, "live_time", clock)
+    monkeypatch.setattr(sources, "_live_reader", lambda config: source)
+    monkeypatch.setattr(sources, "live_time", clock)
     monkeypatch.setattr(query_cmds.time, "sleep", lambda s: None)
 
 
@@ -100,14 +100,24 @@ def test_wildcard_counters_from_a_snapshot(tmp_path: Path) -> None:
         (["\\Nope(*)\\X"], "iscsiprf: error: \\Nope(*)\\X: unknown performance object 'Nope'"),
         (["MSiSCSI_MMIPSECStats(*)\\X"], "a counter path starts with"),
         (["\\\\far.away\\MSiSCSI_MMIPSECStats(*)\\ActiveAcquire"], "only this machine"),
-        ([MM_PATH, "--samples", "0"], "iscsiprf: error: --samples must be at least 1"),
-        ([MM_PATH, "--interval", "-1"], "iscsiprf: error: --interval must not be negative"),
     ],
 )
 def test_errors(live: None, args: list[str], expected: str) -> None:
     r = run("counters", *args, "--config", "x.toml")
     assert r.exit_code == 1
     assert expected in r.stderr and r.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [(["--samples", "0"], "'--samples'"), (["--interval", "-1"], "'--interval'")],
+)
+def test_out_of_range_options_are_a_bad_command_line(
+    live: None, args: list[str], option: str
+) -> None:
+    r = run("counters", MM_PATH, *args, "--config", "x.toml")
+    assert r.exit_code == 2
+    assert option in r.stderr and "Traceback" not in r.stderr
 
 
 def test_an_instance_not_there_yet_stays_blank(live: None) -> None:

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from wqlperf_support import MM, QM, mm_instance
 
-from iscsiprf.cli import query_cmds
+from iscsiprf.cli import sources
 from iscsiprf.cli.app import cli
 
 INSTANCE_0 = "ROOT\\ISCSIPRT\\0000_0"
@@ -172,13 +172,16 @@ def test_live_source_config_errors_are_one_clear_line(tmp_path: Path) -> None:
     cfg = tmp_path / "c.toml"
     r = run("query", "SELECT * FROM MSiSCSI_MMIPSECStats", "--config", str(cfg))
     assert r.exit_code == 1
-    assert r.stderr == f"iscsiprf: error: {cfg}:1:1: cannot read: No such file or directory\n"
+    assert r.stderr == f"{cfg}:1:1: error: cannot read: No such file or directory\n"
     cfg.write_text("[[adapter]]\ndevice = 5\n")
     r = run("query", "SELECT * FROM MSiSCSI_MMIPSECStats", "--config", str(cfg))
     assert r.exit_code == 1
-    assert r.stderr == f"iscsiprf: error: {cfg}:2:1: device must be a non-empty string\n"
+    assert r.stderr == f"{cfg}:2:1: error: device must be a non-empty string\n"
     r = run("query", "SELECT * FROM MSiSCSI_MMIPSECStats", "--config", "a", "--snapshot", "b")
-    assert r.stderr == "iscsiprf: error: give either --snapshot or --config, not both\n"
+    assert r.exit_code == 2
+    assert r.stderr == (
+        "iscsiprf: error: give one of --config or --snapshot, not --config and --snapshot\n"
+    )
 
 
 def test_live_source_hook_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -192,7 +195,7 @@ def test_live_source_hook_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
         seen.append(config)
         return ListSource(schema(), [mm_instance("LIVE_0", ActiveAcquire=9)])
 
-    monkeypatch.setattr(query_cmds, "_live_source", fake)
+    monkeypatch.setattr(sources, "_live_reader", fake)
     r = run(
         "query",
         "SELECT ActiveAcquire FROM MSiSCSI_MMIPSECStats",

@@ -26,3 +26,8 @@ class BadInvocation(UserError):
 
 def fail(message: str, exit_code: int = 1) -> NoReturn:
     raise (BadInvocation if exit_code == 2 else UserError)(message)
+
+
+def fail_query(line: int, col: int, message: str) -> NoReturn:
+    """A WQL given on the command line is an input: `<query>:LINE:COL: error: ...`, exit 1."""
+    fail(f"<query>:{line}:{col}: error: {message}")

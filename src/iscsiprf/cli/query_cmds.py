@@ -12,7 +12,7 @@ import io
 import socket
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,27 +23,17 @@ from ..perf import (
     CounterPathError,
     CounterSampler,
     SampleRow,
-    SampleTime,
     StampedSource,
     bind_counter_path,
     formatted_view,
-    live_time,
     parse_counter_path,
-    wall_time,
 )
 from ..wmi.status import WmiStatusError
-from ..wql import (
-    SnapshotError,
-    SnapshotFileSource,
-    WqlError,
-    compile_query,
-    dump_snapshot,
-    snapshot_objects,
-)
+from ..wql import SnapshotError, WqlError, compile_query, dump_snapshot, snapshot_objects
 from ..wql.compiler import display_order
 from ..wql.render import render_csv, render_table, result_columns
-from ..wql.sources import InstanceSource
-from .errors import fail
+from .errors import fail, fail_query
+from .sources import SourceArgs, open_stamped, source_options
 
 LOCAL_MACHINES = {".", "localhost", "127.0.0.1"}
 
@@ -56,40 +46,6 @@ def _load_schema() -> Schema:
     from ..mof import load_builtin_schema
 
     return load_builtin_schema()
-
-
-def _live_source(config_path: str | None) -> InstanceSource:
-    """The live providers described by ``--config FILE`` (TOML with ``[[adapter]]`` tables).
-
-    The single hook where the live collector plugs in: it must return an object whose
-    ``enumerate(class_name)`` answers for the class and its subclasses, e.g. an
-    ``iscsiprf.wmi.broker.Broker`` with the adapters' providers registered.
-    """
-    from ..ipsec import IpsecError, open_source
-
-    try:
-        source = open_source(config_path)
-    except IpsecError as exc:
-        _fail(str(exc).replace(": error: ", ": ", 1))
-    except OSError as exc:
-        _fail(f"cannot read the live counters: {exc.strerror or exc}")
-    # What may be stale goes to stderr, never into --format json output.
-    for note in source.notes:
-        click.echo(f"iscsiprf: note: {note}", err=True)
-    return source  # type: ignore[no-any-return]
-
-
-def _source(schema: Schema, snapshot: str | None, config: str | None) -> StampedSource:
-    if snapshot is not None and config is not None:
-        _fail("give either --snapshot or --config, not both")
-    if snapshot is not None:
-        try:
-            snap = SnapshotFileSource(snapshot, schema)
-        except SnapshotError as exc:
-            _fail(str(exc))
-        clock: Callable[[], SampleTime] = lambda: wall_time(snap.mtime_ns)  # noqa: E731
-        return StampedSource(snap, schema, clock)
-    return StampedSource(_live_source(config), schema, live_time)
 
 
 def _enumerate(source: StampedSource, class_name: str) -> list[dict[str, Any]]:
@@ -114,21 +70,17 @@ def _enumerate(source: StampedSource, class_name: str) -> list[dict[str, Any]]:
     show_default=True,
     help="json writes a snapshot that --snapshot reads back.",
 )
-@click.option("--snapshot", metavar="FILE.json", help="Answer from a snapshot file.")
-@click.option("--config", metavar="FILE", help="Live providers described by this TOML file.")
+@source_options(what="Answer from")
 @click.option("--formatted", is_flag=True, help="Cooked values (the Win32_PerfFormattedData view).")
-def query_cmd(
-    wql: str, fmt: str, snapshot: str | None, config: str | None, formatted: bool
-) -> None:
+def query_cmd(wql: str, fmt: str, source: SourceArgs, formatted: bool) -> None:
     """Run a WQL query: SELECT *|prop,... FROM class [WHERE ...]."""
     schema = _load_schema()
     try:
         compiled = compile_query(wql, schema)
     except WqlError as exc:
-        line, col = exc.line_col(wql)
-        _fail(f"<query>:{line}:{col}: error: {exc.message}")
-    source = _source(schema, snapshot, config)
-    matched: Sequence[Mapping[str, Any]] = compiled.filter(_enumerate(source, compiled.cls.name))
+        fail_query(*exc.line_col(wql), exc.message)
+    instances = open_stamped(schema, source)
+    matched: Sequence[Mapping[str, Any]] = compiled.filter(_enumerate(instances, compiled.cls.name))
     if formatted:
         cooked, missing = formatted_view(schema, list(matched))
         _note_single_sample(compiled.columns if not compiled.select_all else None, missing)
@@ -166,32 +118,29 @@ def _note_single_sample(selected: tuple[str, ...] | None, missing: dict[str, str
 @click.command("counters")
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option(
-    "--interval", type=float, default=1.0, show_default=True, help="Seconds between samples."
+    "--interval",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Seconds between samples.",
 )
-@click.option("--samples", type=int, default=None, help="Number of samples [default: until ^C].")
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Number of samples [default: until ^C].",
+)
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "table"]), default="csv", show_default=True
 )
-@click.option("--config", metavar="FILE", help="Live providers described by this TOML file.")
-@click.option(
-    "--snapshot", metavar="FILE.json", help="Sample a snapshot file (re-read if it changes)."
-)
+@source_options(what="Sample (re-read when it changes)")
 def counters_cmd(
-    paths: tuple[str, ...],
-    interval: float,
-    samples: int | None,
-    fmt: str,
-    config: str | None,
-    snapshot: str | None,
+    paths: tuple[str, ...], interval: float, samples: int | None, fmt: str, source: SourceArgs
 ) -> None:
     r"""Sample counters like typeperf: PATH is \Object(Instance)\Counter, with (*) and \*.
 
     Example: \MSiSCSI_MMIPSECStats(ROOT\ISCSIPRT\0000_0)\ActiveAcquire
     """
-    if interval < 0:
-        _fail("--interval must not be negative")
-    if samples is not None and samples < 1:
-        _fail("--samples must be at least 1")
     schema = _load_schema()
     machine = socket.gethostname()
     selections = []
@@ -203,7 +152,7 @@ def counters_cmd(
             selections.append(bind_counter_path(path, schema))
         except CounterPathError as exc:
             _fail(str(exc))
-    sampler = CounterSampler(selections, _source(schema, snapshot, config))
+    sampler = CounterSampler(selections, open_stamped(schema, source))
     taken = 0
     try:
         while samples is None or taken < samples:

@@ -9,9 +9,10 @@ from typing import NoReturn
 import click
 
 from iscsiprf.serve.http import BasicAuth
-from iscsiprf.serve.source import InstanceSource, SourceError, load_snapshot, open_live_source
+from iscsiprf.serve.source import SourceError
 
-from .errors import fail
+from .errors import fail, fail_query
+from .sources import SourceArgs, open_served, read_password, source_options
 
 
 def _fail(message: str) -> NoReturn:
@@ -29,17 +30,6 @@ def parse_host_port(text: str, default_host: str = "127.0.0.1") -> tuple[str, in
     return host, int(port)
 
 
-def open_source(config: Path | None, snapshot: Path | None) -> InstanceSource:
-    """The source behind `--config` / `--snapshot` (live collector when neither is given)."""
-    from iscsiprf.mof import load_builtin_schema
-
-    if config is not None and snapshot is not None:
-        raise SourceError("give --config or --snapshot, not both")
-    if snapshot is not None:
-        return load_snapshot(load_builtin_schema(), snapshot)
-    return open_live_source(config)
-
-
 def _address(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, int]:
     try:
         return parse_host_port(value)
@@ -48,16 +38,7 @@ def _address(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
 
 
 @click.command("serve")
-@click.option(
-    "--config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Adapters (TOML): live counters.",
-)
-@click.option(
-    "--snapshot",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Serve a JSON snapshot instead.",
-)
+@source_options(what="Serve")
 @click.option(
     "--cimxml",
     default="127.0.0.1:5988",
@@ -97,8 +78,7 @@ def _address(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
     "--request-deadline", default=30.0, show_default=True, help="Seconds a whole request may take."
 )
 def serve_cmd(
-    config: Path | None,
-    snapshot: Path | None,
+    source: SourceArgs,
     cimxml: tuple[str, int],
     metrics: tuple[str, int],
     user: str | None,
@@ -118,13 +98,7 @@ def serve_cmd(
     if (user is None) != (password_file is None):
         _fail("--user and --password-file go together")
     if user is not None and password_file is not None:
-        try:
-            password = password_file.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as e:
-            _fail(f"{password_file}: cannot read password: {e.strerror or e}")
-        if not password:
-            _fail(f"{password_file}: the password is empty")
-        auth = BasicAuth(user, password)
+        auth = BasicAuth(user, read_password(str(password_file)))
     ctx = None
     if (tls_cert is None) != (tls_key is None):
         _fail("--tls-cert and --tls-key go together")
@@ -134,11 +108,8 @@ def serve_cmd(
         try:
             ctx.load_cert_chain(str(tls_cert), str(tls_key))
         except (OSError, ssl.SSLError) as e:
-            _fail(f"{tls_cert}: cannot load certificate and key: {e}")
-    try:
-        source = open_source(config, snapshot)
-    except SourceError as e:
-        _fail(str(e))
+            fail(f"{tls_cert}: cannot load certificate and key: {e}")
+    instances = open_served(source)
     setup_logging()
     opts = ServeOptions(
         cimxml=cimxml,
@@ -151,23 +122,14 @@ def serve_cmd(
         request_deadline=request_deadline,
     )
     try:
-        run(source, opts)
+        run(instances, opts)
     except OSError as e:
-        source.close()
-        _fail(f"cannot listen: {e.strerror or e}")
+        instances.close()
+        fail(f"cannot listen: {e.strerror or e}")
 
 
 @click.command("watch")
-@click.option(
-    "--config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Adapters (TOML): live counters.",
-)
-@click.option(
-    "--snapshot",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Watch a JSON snapshot file.",
-)
+@source_options(url=True, what="Watch")
 @click.option(
     "--interval",
     default=1.0,
@@ -177,30 +139,25 @@ def serve_cmd(
 )
 @click.option("--once", is_flag=True, help="Print one frame and exit (for scripts).")
 @click.argument("wql", required=False, default="SELECT * FROM MSiSCSI_MMIPSECStats")
-def watch_cmd(
-    config: Path | None, snapshot: Path | None, interval: float, once: bool, wql: str
-) -> None:
+def watch_cmd(source: SourceArgs, interval: float, once: bool, wql: str) -> None:
     """A live perfmon-like table: raw values, per-second rates, Active; changes highlighted."""
+    from iscsiprf.mof import load_builtin_schema
     from iscsiprf.serve.query import QueryError, compile_wql
     from iscsiprf.serve.watch import watch
 
     try:
-        source = open_source(config, snapshot)
-    except SourceError as e:
-        _fail(str(e))
-    try:
-        query = compile_wql(source.schema, wql)
+        query = compile_wql(load_builtin_schema(), wql)
     except QueryError as e:
-        source.close()
-        _fail(f"<query>: {e}")
+        fail_query(*e.error.line_col(wql), e.error.message)
+    instances = open_served(source, beside_running=True)
     try:
-        watch(source, query, interval=interval, once=once)
+        watch(instances, query, interval=interval, once=once)
     except KeyboardInterrupt:
         pass
     except SourceError as e:
-        _fail(str(e))
+        fail(str(e))
     finally:
-        source.close()
+        instances.close()
 
 
 def register(cli: click.Group) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import IpsecError
+from .state import CollectorRunning
 
-__all__ = ["IpsecError", "open_collector", "open_source"]
+__all__ = ["CollectorRunning", "IpsecError", "open_collector", "open_source"]
 
 
 def open_collector(config_path: Any) -> Any:
@@ -22,7 +23,8 @@ def open_collector(config_path: Any) -> Any:
 
 
 def open_source(config_path: Any) -> Any:
-    """One-shot `iscsiprf query --config F` (see `live.open_source`)."""
+    """Read-only `iscsiprf query|counters --config F`, and `watch` beside a running serve (see
+    `live.open_source`)."""
     from .live import open_source as _open
 
     return _open(config_path)

@@ -36,6 +36,10 @@ class StateError(IpsecError):
     """The state file cannot be used (locked by another collector, unreadable)."""
 
 
+class CollectorRunning(StateError):
+    """Another collector (a running `iscsiprf serve`) holds the state file's lock."""
+
+
 @dataclass(frozen=True, slots=True)
 class Gap:
     kind: str
@@ -64,7 +68,9 @@ class StateWriter:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             self._lock.close()
-            raise StateError(f"{self.path}: another collector is writing this state file") from None
+            raise CollectorRunning(
+                f"{self.path}: another collector is writing this state file"
+            ) from None
         try:
             self._db = sqlite3.connect(
                 self.path, timeout=5.0, check_same_thread=False, isolation_level=None

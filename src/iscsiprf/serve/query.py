@@ -12,7 +12,11 @@ from iscsiprf.wql import WqlError, compile_query
 
 
 class QueryError(Exception):
-    """A query that cannot run; the message names the column."""
+    """A query that cannot run; the message names the column, `.error` is the wql layer's."""
+
+    def __init__(self, message: str, error: WqlError) -> None:
+        super().__init__(message)
+        self.error = error
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,5 +30,5 @@ def compile_wql(schema: Schema, text: str) -> ServedQuery:
     try:
         q = compile_query(text, schema)
     except WqlError as e:
-        raise QueryError(f"column {e.column}: {e.message}") from None
+        raise QueryError(f"column {e.column}: {e.message}", e) from None
     return ServedQuery(q.cls.name, None if q.select_all else q.columns, q.match)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from iscsiprf.mof.model import Schema
+from iscsiprf.perf.timestamps import STAMP_PROPERTIES
 from iscsiprf.wql import sources as wql_sources
 from iscsiprf.wql.snapshot import SnapshotError, parse_snapshot
 
@@ -94,6 +95,10 @@ class SnapshotSource:
         by_class: dict[str, list[Instance]] = {}
         by_key: dict[tuple[str, str], Instance] = {}
         for inst in instances:
+            # Served as a live provider serves them: Win32_PerfRawData's clock NULL (the file's
+            # stamps belong to the query that wrote it; see docs/serving.md).
+            for prop in STAMP_PROPERTIES:
+                inst.pop(prop, None)
             cls = str(inst.get("__CLASS") or DEFAULT_SNAPSHOT_CLASS).lower()
             by_class.setdefault(cls, []).append(inst)
             by_key[(cls, str(inst.get("InstanceName", "")).lower())] = inst
@@ -127,7 +132,7 @@ class SnapshotSource:
 
 def _snapshot_message(path: str, e: Exception) -> str:
     if isinstance(e, SnapshotError):
-        return str(e).replace(": error: ", ": ", 1)
+        return str(e)
     if isinstance(e, OSError):
         return f"{path}: cannot read snapshot: {e.strerror or e}"
     return f"{path}: not UTF-8 text"
@@ -138,20 +143,30 @@ def load_snapshot(schema: Schema, path: str | Path) -> SnapshotSource:
     return SnapshotSource(schema, path)
 
 
-def open_live_source(config_path: Path | None) -> InstanceSource:
+def open_live_source(config_path: Path | None, *, beside_running: bool = False) -> InstanceSource:
     """THE hook for `--config` (and for no source option): the live strongSwan collector.
 
     The ipsec layer builds providers from the TOML file, registers them with a broker and
-    starts collecting; whatever it returns only has to satisfy `InstanceSource`.
+    starts collecting; whatever it returns only has to satisfy `InstanceSource`. With
+    `beside_running` (watch), adapters whose state file a running `serve` holds are read as
+    that serve writes them (read-only: state file + fresh vici gauges, at every sample).
     """
-    from iscsiprf.ipsec import IpsecError, open_collector
+    from iscsiprf.ipsec import CollectorRunning, IpsecError, open_collector, open_source
 
     try:
-        source: InstanceSource = open_collector(config_path)
+        try:
+            source: InstanceSource = open_collector(config_path)
+        except CollectorRunning:
+            if not beside_running:
+                raise
+            reader = open_source(config_path)
+            reader.notes.insert(0, "a collector is running on these adapters: reading its state")
+            source = reader
     except IpsecError as e:  # configuration, state file and other user errors of the ipsec layer
-        raise SourceError(str(e).replace(": error: ", ": ", 1)) from None
+        raise SourceError(str(e)) from None
     except OSError as e:
-        raise SourceError(f"cannot start the live collector: {e.strerror or e}") from None
+        where = f"{e.filename}: " if e.filename else ""
+        raise SourceError(f"cannot start the live collector: {where}{e.strerror or e}") from None
     return source
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from iscsiprf.lab import lifecycle, preflight
+from iscsiprf.lab import lifecycle, preflight, topology
 from iscsiprf.lab.scenarios import LabSession
 from iscsiprf.lab.serve_view import ServeView
 
@@ -25,16 +25,37 @@ def _need_lab() -> None:
         pytest.skip("lab unavailable: " + "; ".join(problems))
 
 
-def test_lab_demo_runs_end_to_end_through_a_real_server(tmp_path: Path) -> None:
+def _namespaces() -> set[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+def test_lab_demo_runs_end_to_end_beside_a_users_lab(lab: topology.Lab, tmp_path: Path) -> None:
+    """The README's main command, with nothing given, while a user's lab runs (the suite's own
+    shared lab stands in for it): the demo brings up a lab of its own, leaves the user's lab
+    up and leaves nothing behind."""
     _need_lab()
-    prefix = f"ipd-{os.getpid()}-"
-    proc = subprocess.run(
-        [sys.executable, "-m", "iscsiprf", "lab", "demo", "--dir", str(tmp_path / "lab"),
-         "--prefix", prefix],
-        capture_output=True, text=True, timeout=180, env={**os.environ, "COLUMNS": "120"},
+    before = _namespaces()
+    assert {lab.a.netns, lab.b.netns} <= before
+    env = {**os.environ, "COLUMNS": "240", "TMPDIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "iscsiprf", "lab", "demo", "--logs", str(tmp_path / "logs")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
-    out = proc.stdout
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    try:
+        out, err = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err[-3000:]
+    after = _namespaces()
+    assert {lab.a.netns, lab.b.netns} <= after  # the user's lab is still up
+    assert not {n for n in after if n.startswith(f"demo{proc.pid}-")}  # the demo's own is gone
+    assert lifecycle.status(lab)[0].pid is not None  # and its daemons still run
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["logs"], left  # the demo's private directory went with it
+    assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == ["charon-A.log", "charon-B.log"]
     assert "iscsiprf serve --config" in out and "CIM-XML http://127.0.0.1:" in out
     assert f"{MM} (CIM-XML EnumerateInstances, root/wmi)" in out
     rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:4]]
@@ -49,8 +70,21 @@ def test_lab_demo_runs_end_to_end_through_a_real_server(tmp_path: Path) -> None:
     assert rows["InvalidPackets"] == ["0", "1"]
     assert int(rows["TunnelBytesSent"][0]) > 0
     assert "daemons stopped, namespaces deleted" in out
-    names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert prefix not in names
+
+
+def test_lab_demo_refuses_a_users_lab_directory_or_prefix(lab: topology.Lab) -> None:
+    _need_lab()
+    for args, message in (
+        (["--dir", str(lab.dir)], "is not empty: the demo runs its own lab"),
+        (["--prefix", lab.prefix], "already exist: the demo runs its own lab"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "iscsiprf", "lab", "demo", *args],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert proc.returncode == 1, proc.stderr
+        assert message in proc.stderr and "internal error" not in proc.stderr
+    assert lifecycle.status(lab)[0].pid is not None
 
 
 def _query(config: Path) -> dict[str, dict[str, object]]:

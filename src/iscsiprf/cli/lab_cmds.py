@@ -134,16 +134,52 @@ def status_cmd(directory: Path) -> None:
 
 
 @lab_group.command("demo")
-@_dir_option
-@_prefix_option
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The demo's own lab directory: must not exist yet, or be empty "
+    "[default: a fresh private directory, removed at the end].",
+)
+@click.option(
+    "--prefix",
+    default=None,
+    help="Namespace name prefix; its namespaces must not exist [default: demo<pid>-].",
+)
 @click.option("--keep", is_flag=True, help="Leave the lab running at the end.")
+@click.option(
+    "--logs",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the daemons' logs: copy them into this directory at the end.",
+)
 @_lab_errors
-def demo_cmd(directory: Path, prefix: str, keep: bool) -> None:
-    """Install what is missing, bring the lab up, negotiate, fail, show live counters, tear down."""
-    from iscsiprf.lab import demo
+def demo_cmd(directory: Path | None, prefix: str | None, keep: bool, logs: Path | None) -> None:
+    """Install what is missing, bring a lab of its own up, negotiate, fail, show live counters,
+    tear it down. It runs beside any other lab and never touches what it did not create."""
+    import os
+    import tempfile
+
+    from iscsiprf.lab import demo, netns
+    from iscsiprf.lab.serve_view import ServeError
 
     _require_machine()
-    if not demo.run(topology.make_lab(directory, prefix), keep=keep):
+    prefix = prefix if prefix is not None else f"demo{os.getpid()}-"
+    taken = {f"{prefix}A", f"{prefix}B"} & netns.list_namespaces()
+    if taken:
+        _fail(f"namespaces {', '.join(sorted(taken))} already exist: the demo runs its own lab; "
+              "give another --prefix")  # fmt: skip
+    if directory is None:
+        directory = Path(tempfile.mkdtemp(prefix="iscsiprf-demo-"))
+    elif directory.exists() and any(directory.iterdir()):
+        _fail(f"{directory} is not empty: the demo runs its own lab in a new or empty directory")
+    lab = topology.make_lab(directory, prefix)
+    try:
+        completed = demo.run(lab, keep=keep, logs=logs)
+    except ServeError as exc:
+        _fail(f"the demo's server did not start: {exc}")
+    if not completed:
         raise SystemExit(130)  # interrupted (Ctrl-C), after tearing the lab down
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -16,8 +18,12 @@ from .serve_view import ServeView
 from .topology import Lab
 
 
-def run(lab: Lab, keep: bool = False, console: Console | None = None) -> bool:
-    """The demo; False when it was interrupted (the lab is torn down all the same)."""
+def run(
+    lab: Lab, keep: bool = False, console: Console | None = None, logs: Path | None = None
+) -> bool:
+    """The demo in its own lab; False when it was interrupted (the lab is torn down all the
+    same). Unless `keep`, the lab directory goes with it (the daemons' logs first copied into
+    `logs` when given): nothing is left behind but what the user asked for."""
     console = console or Console()
     installed = install.ensure_installed(echo=lambda line: console.print(f"[dim]{line}[/]"))
     if installed:
@@ -50,9 +56,19 @@ def run(lab: Lab, keep: bool = False, console: Console | None = None) -> bool:
             console.print(f"lab left running; stop it with `iscsiprf lab down --dir {lab.dir}`")
         else:
             console.rule("lab down")
-            lifecycle.down(lab)
+            if logs is not None:
+                _keep_logs(lab, logs)
+                console.print(f"daemon logs copied to {logs}")
+            lifecycle.down(lab, remove_dir=True)
             console.print("daemons stopped, namespaces deleted")
     return completed
+
+
+def _keep_logs(lab: Lab, logs: Path) -> None:
+    logs.mkdir(parents=True, exist_ok=True)
+    for node in lab.nodes:
+        if node.log_file.exists():
+            shutil.copyfile(node.log_file, logs / f"charon-{node.key}.log")
 
 
 def _negotiate(session: LabSession, console: Console) -> None:

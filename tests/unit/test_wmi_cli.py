@@ -135,7 +135,7 @@ def test_encode_errors(cli: click.Group, items: list[str], tmp_path: Path) -> No
     r = runner.invoke(
         cli, ["wnode", "encode", "--class", MM, "--instances", str(bad_json), "--pdo", "X"]
     )
-    assert r.exit_code == 1 and f"{bad_json}:1:3: not valid JSON" in r.stderr
+    assert r.exit_code == 1 and r.stderr.startswith(f"{bad_json}:1:3: error: not valid JSON")
     good = write_instances(tmp_path, [{n: 0 for n in items}])
     r = runner.invoke(cli, ["wnode", "encode", "--class", "Nope", "--instances", str(good)])
     assert r.exit_code == 1 and "no class 'Nope'" in r.stderr
@@ -231,3 +231,32 @@ def test_mof_option_variable_size_round_trip(cli: click.Group, tmp_path: Path) -
     assert r.exit_code == 1 and "give --class NAME" in r.stderr
     r = runner.invoke(cli, ["wnode", "decode", str(out), "--mof", str(tmp_path / "none.mof")])
     assert r.exit_code == 1 and r.stderr.startswith(f"{tmp_path / 'none.mof'}:1:1: error: ")
+
+
+def test_encode_takes_what_query_format_json_writes(
+    cli: click.Group, items: list[str], tmp_path: Path
+) -> None:
+    """`query --format json > snap.json` then `wnode encode --instances snap.json`: the
+    Win32_PerfRawData clock and name properties that query writes are not data items and are
+    ignored; the counters round-trip."""
+    from iscsiprf.cli.app import cli as full_cli
+
+    rows = [{"InstanceName": "ROOT\\ISCSIPRT\\0000_0", "Active": True,
+             **{n: 7 * i + 1 for i, n in enumerate(items)}}]  # fmt: skip
+    snap = write_instances(tmp_path, rows)
+    runner = CliRunner()
+    q = runner.invoke(full_cli, ["query", f"SELECT * FROM {MM}", "--snapshot", str(snap),
+                                 "--format", "json"])  # fmt: skip
+    assert q.exit_code == 0, q.output
+    written = json.loads(q.stdout)
+    assert "Frequency_Object" in written[0] and "Timestamp_PerfTime" in written[0]
+    queried = tmp_path / "queried.json"
+    queried.write_text(q.stdout)
+    out = tmp_path / "mm.wnode"
+    r = runner.invoke(cli, ["wnode", "encode", "--class", MM, "--instances", str(queried),
+                            "-o", str(out)])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    d = runner.invoke(cli, ["wnode", "decode", str(out)])
+    assert d.exit_code == 0, d.output
+    (inst,) = json.loads(d.stdout)["instances"]
+    assert {n: inst[n] for n in items} == {n: 7 * i + 1 for i, n in enumerate(items)}

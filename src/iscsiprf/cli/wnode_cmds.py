@@ -59,7 +59,7 @@ def _read_instances(path: str) -> list[dict[str, Any]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
-        _fail(f"{path}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}")
+        _fail(f"{path}:{e.lineno}:{e.colno}: error: not valid JSON: {e.msg}")
     if isinstance(data, dict) and "instances" in data:  # the output of `wnode decode`
         data = data["instances"]
     if not isinstance(data, list) or not all(isinstance(o, dict) for o in data):
@@ -77,6 +77,10 @@ def _item_values(
         if k in SYSTEM_KEYS:
             continue
         if k not in canon:
+            if cls.prop(key) is not None:
+                # A property that is not in the data block (Win32_PerfRawData's clock and
+                # names, as `query --format json` writes them): WMI adds it, WNODEs hold none.
+                continue
             _fail(f"{path}: instance {index}: {cls.name} has no data item {key!r}")
         values[canon[k]] = value
     missing = [n for n in items if n not in values]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # the helper beside this file
-from serve_process import ServeProcess, start_serve, write_snapshot
+from serve_process import REPO, ServeProcess, start_serve, write_snapshot
 
 pytestmark = pytest.mark.interop
 
@@ -51,23 +51,22 @@ def _cache_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def pywbemcli_python() -> Path:
-    """The Python of a virtualenv holding pywbemtools, kept in a cache dir between runs."""
+    """The Python of the clients' virtualenv that `scripts/bootstrap --clients` makes (the
+    README's way for users), kept in a cache dir between runs."""
     venv = _cache_dir() / "pywbemcli-venv"
     python = venv / "bin" / "python"
-    if python.exists() and (venv / "bin" / "pywbemcli").exists():
-        return python
     try:
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True,
-                       capture_output=True, timeout=300)  # fmt: skip
-        r = subprocess.run([str(python), "-m", "pip", "install", "-q", PYWBEMTOOLS],
-                           capture_output=True, text=True, timeout=600)  # fmt: skip
+        r = subprocess.run([str(REPO / "scripts" / "bootstrap"), "--clients"],
+                           env={**os.environ, "ISCSIPRF_CLIENTS_VENV": str(venv)},
+                           capture_output=True, text=True, timeout=900)  # fmt: skip
     except (OSError, subprocess.SubprocessError) as e:
         pytest.skip(f"cannot create a virtualenv for pywbemcli: {e}")
-    if r.returncode != 0:
+    if r.returncode != 0 or not (venv / "bin" / "pywbemcli").exists():
         shutil.rmtree(venv, ignore_errors=True)
         pytest.skip(
             f"pip could not install {PYWBEMTOOLS} (registry unreachable?): {r.stderr.strip()[-300:]}"
         )
+    assert f"pywbemcli is {venv}/bin/pywbemcli" in r.stderr
     return python
 
 

@@ -37,13 +37,13 @@ _include_option = click.option(
     "-I",
     "include_dirs",
     multiple=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Directory searched for #include files (FILE's own directory is searched first).",
 )
 
 
 @click.command("header")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @_include_option
 @click.option(
     "-o", "output", type=click.Path(dir_okay=False, path_type=Path), help="Write the header here."
@@ -114,7 +114,7 @@ def _text_table(lay: ClassLayout) -> str:
 
 
 @click.command("layout")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @_include_option
 @click.option("--class", "class_name", help="Only this class (case-insensitive).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

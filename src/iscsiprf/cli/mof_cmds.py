@@ -89,10 +89,10 @@ def _compile_options(f: F) -> F:
         help="Treat warnings (joined literals, unknown names, missing superclasses) as errors.",
     )(f)
     f = click.option(
-        "-I", "include_dirs", multiple=True, type=click.Path(file_okay=False),
+        "-I", "include_dirs", multiple=True, type=click.Path(),
         help="Add an include directory.",
     )(f)  # fmt: skip
-    return click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))(f)
+    return click.argument("files", nargs=-1, required=True, type=click.Path())(f)
 
 
 @click.group("mof", cls=_MofGroup)

@@ -127,7 +127,7 @@ def wnode_group() -> None:
     "--instances",
     "instances_path",
     required=True,
-    type=click.Path(dir_okay=False, allow_dash=True),
+    type=click.Path(allow_dash=True),
     help="JSON list of objects with the class's data items and optional InstanceName.",
 )
 @click.option("--pdo", default=None, metavar="PATH", help="Name instances <PATH>_<n> (PDO names).")
@@ -135,7 +135,7 @@ def wnode_group() -> None:
     "-o", "--output", default="-", type=click.Path(dir_okay=False, allow_dash=True),
     help="Write here instead of stdout.",
 )  # fmt: skip
-@click.option("--mof", "mof_files", multiple=True, type=click.Path(dir_okay=False), help="Take classes from this MOF instead of the built-in one.")  # fmt: skip
+@click.option("--mof", "mof_files", multiple=True, type=click.Path(), help="Take classes from this MOF instead of the built-in one.")  # fmt: skip
 def encode_cmd(
     class_name: str, instances_path: str, pdo: str | None, output: str, mof_files: tuple[str, ...]
 ) -> None:
@@ -210,9 +210,9 @@ def _node_json(node: wn.Wnode, schema: Schema, class_name: str | None) -> dict[s
 
 
 @wnode_group.command("decode")
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("file", type=click.Path(allow_dash=True))
 @click.option("--class", "class_name", default=None, help="Decode as this class instead of the one the GUID names.")  # fmt: skip
-@click.option("--mof", "mof_files", multiple=True, type=click.Path(dir_okay=False), help="Take classes from this MOF instead of the built-in one.")  # fmt: skip
+@click.option("--mof", "mof_files", multiple=True, type=click.Path(), help="Take classes from this MOF instead of the built-in one.")  # fmt: skip
 def decode_cmd(file: str, class_name: str | None, mof_files: tuple[str, ...]) -> None:
     """Print the WNODE in FILE as JSON (a list when FILE is a Linkage chain)."""
     try:

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import iscsiprf.mof as mof_pkg
+from iscsiprf.cli import codegen_cmds
 from iscsiprf.cli.app import cli
 from iscsiprf.codegen.driver_template import (
     DataBlock,
@@ -344,3 +345,21 @@ def test_an_unwritable_output_is_an_input_error(tmp_path: Path, mof_file: Path) 
     res = run("mof", "header", str(mof_file), "-c", str(tmp_path / "no" / "such" / "d.c"))
     assert res.exit_code == 1
     assert res.stderr.startswith("iscsiprf: error: cannot write ")
+
+
+def test_an_input_over_the_bound_is_refused(
+    tmp_path: Path, mof_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(codegen_cmds, "MAX_INPUT_BYTES", 100)
+    res = run("mof", "header", str(mof_file), "-c", str(tmp_path / "d.c"))
+    assert res.exit_code == 1
+    assert res.stderr == (
+        f"iscsiprf: error: {mof_file}: larger than 100 bytes; not a MOF file or a binary MOF\n"
+    )
+    assert not (tmp_path / "d.c").exists()
+
+
+def test_a_device_is_refused_not_read() -> None:
+    res = run("mof", "header", "/dev/zero", "-x", "/dev/null")
+    assert res.exit_code == 1
+    assert res.stderr == "iscsiprf: error: /dev/zero: not a regular file\n"

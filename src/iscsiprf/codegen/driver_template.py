@@ -856,8 +856,7 @@ def render_driver_template(
     blocks = list(blocks)
     names = {"prefix": function_prefix(c_base), "include": c_base if x_base is None else x_base}
     per = [
-        {"name": b.name, "guid_macro": b.guid_macro, "index": str(i)}
-        for i, b in enumerate(blocks)
+        {"name": b.name, "guid_macro": b.guid_macro, "index": str(i)} for i, b in enumerate(blocks)
     ]
     with_methods = [(b, p) for b, p in zip(blocks, per, strict=True) if b.methods]
     parts = [_HEAD.substitute(names)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -20,7 +21,7 @@ from iscsiprf.codegen.driver_template import (
 )
 from iscsiprf.codegen.header import header_classes
 from iscsiprf.codegen.hexdump import render_hexdump
-from iscsiprf.mof import compile_text
+from iscsiprf.mof import Schema, compile_text
 
 NS = '#pragma namespace("\\\\\\\\.\\\\root\\\\wmi")\n'
 
@@ -363,3 +364,46 @@ def test_a_device_is_refused_not_read() -> None:
     res = run("mof", "header", "/dev/zero", "-x", "/dev/null")
     assert res.exit_code == 1
     assert res.stderr == "iscsiprf: error: /dev/zero: not a regular file\n"
+
+
+def test_x_of_a_binary_mof_is_read_by_the_decoder_when_there_is_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """wmimofck refuses a BMF it cannot read whatever it writes: with the decoder present, -x
+    alone decodes FILE too (its errors stop the command); the dump is still FILE's bytes."""
+    calls: list[tuple[bytes, str]] = []
+
+    def decoder(data: bytes, path: str) -> Schema:
+        calls.append((data, path))
+        return Schema()
+
+    monkeypatch.setattr(mof_pkg, "decode_bmf", decoder, raising=False)
+    blob, x = tmp_path / "b.bmf", tmp_path / "b.x"
+    blob.write_bytes(b"FOMB" + bytes(20))
+    res = run("mof", "header", str(blob), "-x", str(x))
+    assert res.exit_code == 0, res.output
+    assert calls == [(b"FOMB" + bytes(20), str(blob))]
+    assert x.read_bytes() == render_hexdump(b"FOMB" + bytes(20)).encode()
+
+
+def test_x_and_c_of_mof_text_compile_it_once(
+    tmp_path: Path, mof_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schemas: list[Schema] = []
+    monkeypatch.setattr(
+        mof_pkg, "encode_bmf", lambda s: schemas.append(s) or b"FOMB", raising=False
+    )
+    compiles: list[str] = []
+    real = codegen_cmds.compile_text
+
+    def counting(*args: Any, **kw: Any) -> Any:
+        compiles.append(str(args[1]))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(codegen_cmds, "compile_text", counting)
+    res = run(
+        "mof", "header", str(mof_file), "-x", str(tmp_path / "a.x"), "-c", str(tmp_path / "a.c")
+    )
+    assert res.exit_code == 0, res.output
+    assert compiles == [str(mof_file)] and len(schemas) == 1
+    assert [c.name for c in schemas[0] if not c.builtin] == ["Inner", "Alpha", "Beta"]

@@ -93,6 +93,7 @@ def header_cmd(
     data = _read_input(file)
     writes: list[tuple[Path | None, bytes]] = []  # everything is made before anything is written
     wants_header = output is not None or (hex_output is None and template_output is None)
+    schema: Schema | None = None
     if wants_header or template_output is not None:
         schema, classes = _header_classes(file, data, include_dirs)
         if wants_header:
@@ -110,7 +111,7 @@ def header_cmd(
             )
             writes.append((template_output, text.encode("utf-8")))
     if hex_output is not None:
-        text = render_hexdump(bmf_bytes_for(file, data, include_dirs), nl)
+        text = render_hexdump(bmf_bytes_for(file, data, include_dirs, schema), nl)
         writes.append((hex_output, text.encode("ascii")))
     for path, payload in writes:
         _write(path, payload)
@@ -174,10 +175,15 @@ def _header_classes(
     return schema, classes
 
 
-def bmf_bytes_for(file: Path, data: bytes, include_dirs: tuple[Path, ...]) -> bytes:
-    """The binary MOF that `wmimofck -x` dumps: FILE's bytes when FILE is one; for MOF text,
-    what the BMF encoder (`mofcomp -B`) makes of it."""
+def bmf_bytes_for(
+    file: Path, data: bytes, include_dirs: tuple[Path, ...], schema: Schema | None = None
+) -> bytes:
+    """The binary MOF that `wmimofck -x` dumps: FILE's bytes (`data`) when FILE is one; for
+    MOF text, what the BMF encoder (`mofcomp -B`) makes of it. `schema`: FILE's, when the caller
+    has it already."""
     if data.startswith(_BMF_SIGNATURE):
+        if schema is None and _mof_function("decode_bmf") is not None:
+            _schema_of(file, data, include_dirs)  # wmimofck reads its input whole, for -x too
         return data
     encode = _mof_function("encode_bmf")
     if encode is None:
@@ -185,7 +191,8 @@ def bmf_bytes_for(file: Path, data: bytes, include_dirs: tuple[Path, ...]) -> by
             f"{file}: -x of MOF text needs the BMF encoder, which this build lacks; "
             "give the binary MOF (mofcomp -B output) instead"
         )
-    schema, _own = _compile(file, include_dirs, data)
+    if schema is None:
+        schema, _own = _compile(file, include_dirs, data)
     encoded = encode(schema)
     if not isinstance(encoded, bytes):
         _fail(f"{file}: the BMF encoder gave no bytes")

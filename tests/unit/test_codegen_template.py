@@ -407,3 +407,21 @@ def test_x_and_c_of_mof_text_compile_it_once(
     assert res.exit_code == 0, res.output
     assert compiles == [str(mof_file)] and len(schemas) == 1
     assert [c.name for c in schemas[0] if not c.builtin] == ["Inner", "Alpha", "Beta"]
+
+
+@pytest.mark.parametrize(
+    "blocks",
+    [[], [DataBlock("A", "AGuid")], [DataBlock("A", "AGuid", ("M1", "M2")), DataBlock("B", "BGuid"),
+                                    DataBlock("C", "CGuid", ("M3",))]],
+    ids=["none", "one", "three-with-methods"],
+)  # fmt: skip
+def test_the_repeated_parts_keep_the_c_balanced(blocks: list[DataBlock]) -> None:
+    text = lf(blocks)
+    assert text.count("{") == text.count("}")
+    assert text.count("(") == text.count(")")
+    opened = len(re.findall(r"^#if", text, re.M))
+    assert opened == len(re.findall(r"^#endif", text, re.M))
+    depth = 0
+    for ch in text:  # never closes more than it opened
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        assert depth >= 0

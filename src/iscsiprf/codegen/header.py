@@ -17,7 +17,15 @@ from ..mof.model import Method, MofClass, Schema
 from .layout import class_layout
 from .members import Kind, LayoutError, Member, class_members, classify, element_id, struct_name
 
-__all__ = ["HeaderOptions", "generates_header", "guard_name", "header_classes", "render_header"]
+__all__ = [
+    "HeaderOptions",
+    "generates_header",
+    "guard_name",
+    "guid_macro",
+    "header_classes",
+    "render_header",
+    "wmi_methods",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +160,15 @@ def _struct(sname: str, members: list[Member], nl: str) -> str:
     return "".join(parts)
 
 
-def _wmi_methods(cls: MofClass) -> list[Method]:
+def wmi_methods(cls: MofClass) -> list[Method]:
+    """The methods with a WmiMethodId, in the class's order: those the header numbers."""
     return [m for m in cls.methods.values() if m.method_id is not None]
+
+
+def guid_macro(cls: MofClass) -> str:
+    """The name of the header's GUID initializer macro: GuidName1, else `<class>Guid`."""
+    gname = cls.qualifiers.get_value("GuidName1")
+    return gname if isinstance(gname, str) and gname else f"{cls.name}Guid"
 
 
 def _param_structs(cls: MofClass, method: Method, schema: Schema, nl: str) -> str:
@@ -185,13 +200,11 @@ def _class_block(cls: MofClass, schema: Schema, opts: HeaderOptions) -> str:
     cq = cls.qualifiers.get_value("cpp_quote")
     if isinstance(cq, str):
         parts.append(_quote(cq))
-    gname = cls.qualifiers.get_value("GuidName1")
-    macro = gname if isinstance(gname, str) and gname else f"{cls.name}Guid"
-    parts.append(f"#define {macro} \\{nl}    {_guid_initializer(guid)}{nl}{nl}")
+    parts.append(f"#define {guid_macro(cls)} \\{nl}    {_guid_initializer(guid)}{nl}{nl}")
     parts.append(f"#if ! (defined(MIDL_PASS)){nl}")
     parts.append(f"DEFINE_GUID({cls.name}_GUID, \\{nl}            {_guid_args(guid)});{nl}")
     parts.append(f"#endif{nl}{nl}")
-    methods = _wmi_methods(cls)
+    methods = wmi_methods(cls)
     if methods:
         parts.append(f"//{nl}// Method id definitions for {cls.name}{nl}")
         for m in methods:

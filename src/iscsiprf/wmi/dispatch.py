@@ -99,16 +99,26 @@ class Dispatcher:
                             return got_r, i, n, blocks[i], ok
         return None
 
-    def _single(
+    def _locate(
         self, guid: uuid.UUID | str, instance_name: str
-    ) -> tuple[ClassInfo, Registration, int, bytes, bool, str] | NtStatus:
+    ) -> tuple[ClassInfo, _Found] | NtStatus:
+        """The class of ``guid`` and its instance ``instance_name``, or the status saying why
+        there is none."""
         info = self._registry.info_by_guid(guid)
         if info is None:
             return NtStatus.WMI_GUID_NOT_FOUND
         found = self._find_instance(info, instance_name)
         if found is None:
             return NtStatus.WMI_INSTANCE_NOT_FOUND
-        r, index, name, data, ok = found
+        return info, found
+
+    def _single(
+        self, guid: uuid.UUID | str, instance_name: str
+    ) -> tuple[ClassInfo, Registration, int, bytes, bool, str] | NtStatus:
+        located = self._locate(guid, instance_name)
+        if isinstance(located, NtStatus):
+            return located
+        info, (r, index, name, data, ok) = located
         if data is None:
             got = self._calls.one(r, index)
             if got is not None:
@@ -163,13 +173,10 @@ class Dispatcher:
     def _call_setter(
         self, guid: uuid.UUID | str, instance_name: str, call: Callable[..., Any]
     ) -> Any:
-        info = self._registry.info_by_guid(guid)
-        if info is None:
-            return NtStatus.WMI_GUID_NOT_FOUND
-        found = self._find_instance(info, instance_name)
-        if found is None:
-            return NtStatus.WMI_INSTANCE_NOT_FOUND
-        r, index, name, _, _ = found
+        located = self._locate(guid, instance_name)
+        if isinstance(located, NtStatus):
+            return located
+        info, (r, index, name, _, _) = located
         try:
             return info, r, index, name, call(r.provider, info.name, index)
         except WmiStatusError as e:

@@ -42,8 +42,9 @@ What the broker does, per the WMI rules (reference §6-7):
 
 The class is a façade over its collaborators, one job each: ``registry.Registry`` (providers,
 GUIDs, instance names), ``provider_calls.ProviderCalls`` (calling providers, checking replies),
-``health`` (failures, Active, ``provider_health``), ``dispatch.Dispatcher`` (the request API)
-and ``consumer.Consumer`` (the consumer API, sampling).
+``health`` (failures, Active, ``provider_health``), ``dispatch.Dispatcher`` and
+``changes.Changes`` (the request API: queries; set and method requests) and
+``consumer.Consumer`` (the consumer API, sampling).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from typing import Any
 
 from ..mof.model import MofClass, Schema
 from . import health
+from .changes import Changes
 from .consumer import MAX_TOO_SMALL_RETRIES, Consumer, Sample
 from .dispatch import Dispatcher, WmiReply
 from .health import EPOCH_1601_100NS, ProviderHealth
@@ -87,6 +89,7 @@ class Broker:
         self._registry = Registry(schema, layout_for or _default_layout_for)
         self._calls = ProviderCalls(self._registry, timeout, clock, max_workers)
         self._dispatcher = Dispatcher(self._registry, self._calls, clock)
+        self._changes = Changes(self._registry, self._dispatcher)
         self._consumer = Consumer(self._registry, self._dispatcher, perf_clock, buffer_size)
 
     # --- registration ---------------------------------------------------------------------------
@@ -143,18 +146,18 @@ class Broker:
     def set_single_instance(
         self, guid: uuid.UUID | str, instance_name: str, data: bytes
     ) -> WmiReply:
-        return self._dispatcher.set_single_instance(guid, instance_name, data)
+        return self._changes.set_single_instance(guid, instance_name, data)
 
     def set_single_item(
         self, guid: uuid.UUID | str, instance_name: str, item_id: int, data: bytes
     ) -> WmiReply:
-        return self._dispatcher.set_single_item(guid, instance_name, item_id, data)
+        return self._changes.set_single_item(guid, instance_name, item_id, data)
 
     def execute_method(
         self, guid: uuid.UUID | str, instance_name: str, method_id: int, in_data: bytes
     ) -> WmiReply:
         """WMI_EXECUTE_METHOD; the output parameters come back as WNODE_METHOD_ITEM."""
-        return self._dispatcher.execute_method(guid, instance_name, method_id, in_data)
+        return self._changes.execute_method(guid, instance_name, method_id, in_data)
 
     # --- worker threads -------------------------------------------------------------------------
     def close(self) -> None:

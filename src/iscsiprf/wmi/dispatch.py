@@ -1,26 +1,23 @@
-"""The request API: WMI requests answered as the kernel interfaces do, with an NTSTATUS and
-WNODE bytes, never an exception for a WMI failure (reference §6-7).
+"""The request API, queries: WMI requests answered as the kernel interfaces do, with an
+NTSTATUS and WNODE bytes, never an exception for a WMI failure (reference §6-7).
 
 QUERY_ALL_DATA gives one WNODE_ALL_DATA per provider, chained by ``Linkage``; a buffer too small
 for the answer gets WNODE_TOO_SMALL carrying SizeNeeded (or STATUS_BUFFER_TOO_SMALL if even that
-does not fit).
+does not fit). The set and method requests are in changes.py.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from . import wnode as wn
-from .health import EPOCH_1601_100NS, describe
+from .health import EPOCH_1601_100NS
 from .provider import BlockLayout
 from .provider_calls import ProviderCalls
 from .registry import ClassInfo, Registration, Registry
-from .status import NtStatus, WmiStatusError
-
-log = logging.getLogger("iscsiprf.wmi")
+from .status import NtStatus
 
 _NONE: frozenset[int] = frozenset()
 
@@ -42,6 +39,8 @@ _Found = tuple[Registration, int, str, bytes | None, bool]
 
 
 class Dispatcher:
+    """The query requests: QUERY_ALL_DATA, QUERY_SINGLE_INSTANCE, one item of an instance."""
+
     def __init__(self, registry: Registry, calls: ProviderCalls, clock: Callable[[], int]):
         self._registry = registry
         self._calls = calls
@@ -99,7 +98,7 @@ class Dispatcher:
                             return got_r, i, n, blocks[i], ok
         return None
 
-    def _locate(
+    def locate(
         self, guid: uuid.UUID | str, instance_name: str
     ) -> tuple[ClassInfo, _Found] | NtStatus:
         """The class of ``guid`` and its instance ``instance_name``, or the status saying why
@@ -115,7 +114,7 @@ class Dispatcher:
     def _single(
         self, guid: uuid.UUID | str, instance_name: str
     ) -> tuple[ClassInfo, Registration, int, bytes, bool, str] | NtStatus:
-        located = self._locate(guid, instance_name)
+        located = self.locate(guid, instance_name)
         if isinstance(located, NtStatus):
             return located
         info, (r, index, name, data, ok) = located
@@ -168,57 +167,6 @@ class Dispatcher:
             flags=r.flags, provider_id=r.provider_id, timestamp=self.timestamp(),
         )  # fmt: skip
         return WmiReply(NtStatus.SUCCESS, buf, _NONE if ok else frozenset({r.provider_id}))
-
-    # --- set and method requests ----------------------------------------------------------------
-    def _call_setter(
-        self, guid: uuid.UUID | str, instance_name: str, call: Callable[..., Any]
-    ) -> Any:
-        located = self._locate(guid, instance_name)
-        if isinstance(located, NtStatus):
-            return located
-        info, (r, index, name, _, _) = located
-        try:
-            return info, r, index, name, call(r.provider, info.name, index)
-        except WmiStatusError as e:
-            return e.status
-        except Exception as e:
-            log.warning("provider %s failed a set/method request: %s", r.provider_id, describe(e))
-            return NtStatus.WMI_SET_FAILURE
-
-    def set_single_instance(
-        self, guid: uuid.UUID | str, instance_name: str, data: bytes
-    ) -> WmiReply:
-        got = self._call_setter(guid, instance_name, lambda p, c, i: p.set_data_block(c, i, data))
-        return WmiReply(got) if isinstance(got, NtStatus) else WmiReply(NtStatus.SUCCESS)
-
-    def set_single_item(
-        self, guid: uuid.UUID | str, instance_name: str, item_id: int, data: bytes
-    ) -> WmiReply:
-        info = self._registry.info_by_guid(guid)
-        if info is not None and item_id not in info.items_by_id:
-            return WmiReply(NtStatus.WMI_ITEMID_NOT_FOUND)
-        got = self._call_setter(
-            guid, instance_name, lambda p, c, i: p.set_data_item(c, i, item_id, data)
-        )
-        return WmiReply(got) if isinstance(got, NtStatus) else WmiReply(NtStatus.SUCCESS)
-
-    def execute_method(
-        self, guid: uuid.UUID | str, instance_name: str, method_id: int, in_data: bytes
-    ) -> WmiReply:
-        """WMI_EXECUTE_METHOD; the output parameters come back as WNODE_METHOD_ITEM."""
-        got = self._call_setter(
-            guid, instance_name, lambda p, c, i: p.execute_method(c, i, method_id, in_data)
-        )
-        if isinstance(got, NtStatus):
-            return WmiReply(got)
-        info, r, index, name, out = got
-        if not isinstance(out, bytes):
-            return WmiReply(NtStatus.WMI_SET_FAILURE)
-        buf = wn.encode_method_item(
-            info.guid_le, name, method_id, out, instance_index=index, flags=r.flags,
-            provider_id=r.provider_id, timestamp=self.timestamp(),
-        )  # fmt: skip
-        return WmiReply(NtStatus.SUCCESS, buf)
 
 
 def _all_data_wnode(

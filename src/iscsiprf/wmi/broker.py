@@ -41,10 +41,10 @@ What the broker does, per the WMI rules (reference §6-7):
   WNODE headers carry the ProviderId, so raw consumers can tell too.
 
 The class is a façade over its collaborators, one job each: ``registry.Registry`` (providers,
-GUIDs, instance names), ``provider_calls.ProviderCalls`` (calling providers, checking replies),
-``health`` (failures, Active, ``provider_health``), ``dispatch.Dispatcher`` and
-``changes.Changes`` (the request API: queries; set and method requests) and
-``consumer.Consumer`` (the consumer API, sampling).
+GUIDs, instance names), ``provider_calls.ProviderCalls`` (calling providers), ``replies``
+(checking their replies), ``health`` (failures, Active, ``provider_health``),
+``dispatch.Dispatcher`` and ``changes.Changes`` (the request API: queries; set and method
+requests) and ``consumer.Consumer`` (the consumer API, sampling).
 """
 
 from __future__ import annotations

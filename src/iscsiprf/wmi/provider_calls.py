@@ -1,5 +1,5 @@
-"""Calling providers: inline or on a thread pool (``may_block``), within the broker's timeout,
-and checking each reply against the registration before it counts as the last good data.
+"""Calling providers: inline or on a thread pool (``may_block``), within the broker's timeout;
+each reply is then checked (replies.py) before it counts as the last good data.
 
 Any provider bug is contained here: an exception, a malformed reply or a late one marks the
 registration failed (health.py) and the query goes on with its last good data.
@@ -13,20 +13,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .health import describe, failed, recovered
-from .naming import InstanceNameError, check_dynamic_names
-from .provider import DataBlocks
+from .health import describe
 from .registry import Registration, Registry
+from .replies import Got, accept, reject
 
-# A provider's checked reply: data blocks and (dynamic classes) names; None when it failed.
-Got = tuple[Sequence[bytes], Sequence[str] | None] | None
 # What a query collects per registration: its blocks and names, and whether they are fresh.
 Collected = tuple[Registration, Sequence[bytes], Sequence[str] | None, bool]
-
-
-def _fail(r: Registration, why: str) -> Got:
-    failed(r, why)
-    return None  # "nothing new": the caller falls back to the last good data
 
 
 class ProviderCalls:
@@ -65,7 +57,6 @@ class ProviderCalls:
                     started[i] = self._start(r, 0, r.count)
         out: list[Collected] = []
         append = out.append
-        accept = self._accept
         monotonic = time.monotonic
         timeout = self.timeout
         got: Got
@@ -79,10 +70,10 @@ class ProviderCalls:
                 try:
                     reply = r.provider.query_data_block(r.class_name, 0, r.count)
                 except Exception as e:  # any provider bug is contained here
-                    got = _fail(r, describe(e))
+                    got = reject(r, describe(e))
                 else:
                     if monotonic() - t0 > timeout:
-                        got = _fail(r, f"answered after more than {timeout:g} s")
+                        got = reject(r, f"answered after more than {timeout:g} s")
                     else:
                         got = accept(r, reply, r.count, now)
             if got is not None:
@@ -112,78 +103,21 @@ class ProviderCalls:
         now: int,
     ) -> Got:  # fmt: skip
         if fut is None:
-            return _fail(r, "still busy with an earlier request")
+            return reject(r, "still busy with an earlier request")
         try:
             reply = fut.result(timeout=max(0.0, deadline - time.monotonic()))
         except cf.TimeoutError:
-            return _fail(r, f"did not answer within {self.timeout:g} s")
+            return reject(r, f"did not answer within {self.timeout:g} s")
         except Exception as e:  # any provider bug is contained here
-            return _fail(r, describe(e))
-        return self._accept(r, reply, count, now)
+            return reject(r, describe(e))
+        return accept(r, reply, count, now)
 
     def _call_inline(self, r: Registration, first: int, count: int | None, now: int) -> Got:
         t0 = time.monotonic()
         try:
             reply = r.provider.query_data_block(r.class_name, first, count)
         except Exception as e:  # any provider bug is contained here
-            return _fail(r, describe(e))
+            return reject(r, describe(e))
         if time.monotonic() - t0 > self.timeout:
-            return _fail(r, f"answered after more than {self.timeout:g} s")
-        return self._accept(r, reply, count, now)
-
-    def _accept(self, r: Registration, reply: Any, count: int | None, now: int) -> Got:
-        """Check a reply; remember it as the last good data."""
-        size = r.info.size
-        # Fast path: a static-named, fixed-size class answered with a list of exact blocks.
-        if (
-            (type(reply) is list or type(reply) is tuple)
-            and r.names is not None
-            and size is not None
-            and len(reply) == count
-        ):
-            for b in reply:
-                if type(b) is not bytes or len(b) != size:
-                    break
-            else:
-                if not r.active or r.failures:
-                    recovered(r)
-                r.last_ok = now
-                if count == r.count:
-                    r.last_blocks = reply
-                return reply, None
-        names: Sequence[str] | None = None
-        if isinstance(reply, DataBlocks):
-            blocks, names = reply.blocks, reply.names
-        else:
-            blocks = reply
-        if not isinstance(blocks, list | tuple):
-            return _fail(r, f"returned {type(blocks).__name__}, not a list of data blocks")
-        n = len(blocks)
-        if r.names is None:  # dynamic: the provider names what it returns
-            if names is None:
-                return _fail(r, "returned no instance names for a dynamic class")
-            try:
-                check_dynamic_names(names, n)
-            except InstanceNameError as e:
-                return _fail(r, str(e))
-        elif n != count:
-            return _fail(r, f"returned {n} data blocks for {count} instances")
-        else:
-            names = None  # static names are the broker's, whatever the provider said
-        for i, b in enumerate(blocks):
-            if not isinstance(b, bytes):
-                return _fail(r, f"data block {i} is {type(b).__name__}, not bytes")
-            if size is not None and len(b) != size:
-                return _fail(r, f"data block {i} is {len(b)} bytes, the layout has {size}")
-        if size is None:  # variable layouts: the block must decode
-            for i, b in enumerate(blocks):
-                try:
-                    r.info.layout.unpack(b, 0)
-                except Exception as e:
-                    return _fail(r, f"data block {i} does not match the layout: {e}")
-        if not r.active or r.failures:
-            recovered(r)
-        r.last_ok = now
-        if r.names is None or count == r.count:
-            r.last_blocks, r.last_names = blocks, names
-        return blocks, names
+            return reject(r, f"answered after more than {self.timeout:g} s")
+        return accept(r, reply, count, now)

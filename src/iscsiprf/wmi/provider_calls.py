@@ -58,6 +58,7 @@ class ProviderCalls:
         out: list[Collected] = []
         append = out.append
         monotonic = time.monotonic
+        check = accept  # a local: this loop runs once per provider per query
         timeout = self.timeout
         got: Got
         for i, r in enumerate(regs):
@@ -75,7 +76,7 @@ class ProviderCalls:
                     if monotonic() - t0 > timeout:
                         got = reject(r, f"answered after more than {timeout:g} s")
                     else:
-                        got = accept(r, reply, r.count, now)
+                        got = check(r, reply, r.count, now)
             if got is not None:
                 append((r, got[0], got[1], True))
             elif r.last_blocks is not None:

@@ -84,13 +84,29 @@ class Broker:
         """``timeout``: seconds a provider may take per query; ``clock``: ns since 1970 (WNODE
         TimeStamps); ``buffer_size``: the first buffer the consumer API offers per GUID."""
         self.schema = schema
-        self.buffer_size = buffer_size
-        self.timeout = timeout
         self._registry = Registry(schema, layout_for or _default_layout_for)
         self._calls = ProviderCalls(self._registry, timeout, clock, max_workers)
         self._dispatcher = Dispatcher(self._registry, self._calls, clock)
         self._changes = Changes(self._registry, self._dispatcher)
         self._consumer = Consumer(self._registry, self._dispatcher, perf_clock, buffer_size)
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a provider may take per query (may be changed between queries)."""
+        return self._calls.timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self._calls.timeout = seconds
+
+    @property
+    def buffer_size(self) -> int:
+        """The first buffer the consumer API offers per GUID."""
+        return self._consumer.buffer_size
+
+    @buffer_size.setter
+    def buffer_size(self, size: int) -> None:
+        self._consumer.buffer_size = size
 
     # --- registration ---------------------------------------------------------------------------
     def register(self, provider: WmiProvider) -> int:

@@ -223,8 +223,8 @@ def decode_cmd(file: str, class_name: str | None, mof_files: tuple[str, ...]) ->
     schema = _schema(mof_files)
     try:
         nodes = wn.decode_chain(buf)
-    except wn.WnodeError as e:
-        _fail(f"{file}: {e}")
+    except wn.WnodeError as e:  # binary input: the place is the byte offset
+        _fail(f"{file}: offset {e.offset}: error: {e}" if e.offset is not None else f"{file}: {e}")
     result = [_node_json(n, schema, class_name) for n in nodes]
     doc: Any = result[0] if len(result) == 1 else result
     click.echo(json.dumps(doc, indent=2, default=str))

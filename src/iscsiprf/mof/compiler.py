@@ -13,29 +13,15 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from os import PathLike
 
+from .compilation import Compilation, StrPath
 from .errors import Diagnostic, MofError
-from .model import (
-    Location,
-    MofClass,
-    Parameter,
-    Schema,
-)
-from .parser import ParseContext, Parser
-from .preprocess import PreprocessorState, read_include, tokenize_file
+from .model import MofClass, Parameter, Schema
 from .resolve import Resolver
-from .source import decode_mof_bytes, directory_of, read_mof_text
+from .source import decode_mof_bytes
 from .system import package_data
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs 7 ms of every start
-if TYPE_CHECKING:
-    pass
-
 PROJECT_MOF = "iscsiprf.mof"
-
-
-StrPath = str | PathLike[str]
 
 
 class CompileResult:
@@ -60,71 +46,13 @@ class CompileResult:
         return [c for c in self.schema if not c.builtin]
 
 
-class _Compilation:
-    def __init__(self, include_dirs: Sequence[StrPath], strict: bool) -> None:
-        self.ctx = ParseContext(strict=strict)
-        self.ctx.include = self._include
-        self.pp = PreprocessorState(include_dirs=[os.fspath(d) for d in include_dirs])
-        self.pp.warn = self._pp_warn
-        self.strict = strict
-        self.stack: list[str] = []
-        self._directories: dict[str, str] = {}
-
-    def _pp_warn(self, d: Diagnostic) -> None:
-        if self.strict:
-            raise MofError(d.location, d.message)
-        self.ctx.diagnostics.append(d)
-
-    def error(self, where: Location | None, message: str) -> None:
-        self.ctx.diagnostics.append(
-            Diagnostic("error", where or Location("<unknown>", 0, 0), message)
-        )
-
-    def warn_or_error(self, where: Location | None, message: str) -> None:
-        sev = "error" if self.strict else "warning"
-        self.ctx.diagnostics.append(Diagnostic(sev, where or Location("<unknown>", 0, 0), message))
-
-    def parse_file(self, path: str, where: Location | None = None, key: str | None = None) -> None:
-        text, rereadable = read_mof_text(path, where)
-        self.parse_text(text, path, key, rereadable)
-
-    def parse_text(
-        self, text: str, path: str, key: str | None = None, rereadable: bool = False
-    ) -> None:
-        self.stack.append(key or os.path.abspath(path))
-        try:
-            stream = tokenize_file(path, text, self.pp, tuple(self.stack), rereadable)
-            Parser(stream, self.ctx).parse()
-        finally:
-            self.stack.pop()
-
-    def _include(self, name: str, where: Location, from_path: str) -> None:
-        got = read_include(name, self._directory(from_path), self.pp.include_dirs, where)
-        if got is None:
-            raise MofError(where, f"include file {name} not found")
-        found, text, rereadable = got
-        key = os.path.abspath(found)  # normalized too
-        if key in self.stack:
-            raise MofError(where, f"recursive include of {name}")
-        if len(self.stack) > 64:
-            raise MofError(where, "includes nested more than 64 deep")
-        self.parse_text(text, found, key, rereadable)
-
-    def _directory(self, path: str) -> str:
-        # A schema's master file includes every other file: look its directory up once.
-        got = self._directories.get(path)
-        if got is None:
-            got = self._directories[path] = directory_of(path)
-        return got
-
-
 def compile_files(
     paths: Iterable[StrPath],
     include_dirs: Sequence[StrPath] = (),
     strict: bool = False,
 ) -> CompileResult:
     """Compile MOF files (in order, sharing pragmas and qualifier declarations)."""
-    comp = _Compilation(include_dirs, strict)
+    comp = Compilation(include_dirs, strict)
     with _no_gc():
         for p in paths:
             path = os.fspath(p)
@@ -160,7 +88,7 @@ def compile_text(
     strict: bool = False,
 ) -> CompileResult:
     """Compile MOF given as text (or undecoded bytes); `path` names it in diagnostics."""
-    comp = _Compilation(include_dirs, strict)
+    comp = Compilation(include_dirs, strict)
     try:
         if isinstance(text, bytes):
             text = decode_mof_bytes(text, path)
@@ -170,7 +98,7 @@ def compile_text(
     return _finish(comp)
 
 
-def _finish(comp: _Compilation) -> CompileResult:
+def _finish(comp: Compilation) -> CompileResult:
     schema = Schema(qualifier_decls=dict(comp.ctx.qualifier_decls))
     try:
         Resolver(comp, schema).run()

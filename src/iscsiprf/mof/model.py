@@ -86,14 +86,20 @@ class Record:
 
     __slots__: tuple[str, ...] = ()
     __hash__ = None  # type: ignore[assignment]  # mutable records, compared by value
+    _fields: tuple[str, ...] = ()  # the slots of the class and its bases, base first
+
+    def __init_subclass__(cls) -> None:
+        cls._fields = tuple(
+            n for c in reversed(cls.__mro__) for n in c.__dict__.get("__slots__", ())
+        )
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._fields)
         return f"{type(self).__name__}({fields})"
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and all(
-            getattr(self, n) == getattr(other, n) for n in self.__slots__
+            getattr(self, n) == getattr(other, n) for n in self._fields
         )
 
 
@@ -132,11 +138,37 @@ class Qualifiers(dict[str, Qualifier]):
         return {q.name: q.value for q in self.values()}
 
 
-class Property(Record):
-    __slots__ = (
-        "name", "type", "qualifiers", "array", "array_size", "ref_class", "default",
-        "class_origin", "location",
-    )  # fmt: skip
+class TypedElement(Record):
+    """What a property and a method parameter share: a name, a CIM type (array, fixed size,
+    reference class), qualifiers and where it was declared."""
+
+    __slots__ = ("name", "type", "qualifiers", "array", "array_size", "ref_class", "location")
+
+    def __init__(
+        self,
+        name: str,
+        type: str,
+        qualifiers: Qualifiers | None = None,
+        array: bool = False,
+        array_size: int | None = None,
+        ref_class: str | None = None,
+        location: Location | None = None,
+    ) -> None:
+        self.name = name
+        self.type = type  # lower-case intrinsic type, "ref", or the embedded class name as written
+        self.qualifiers = Qualifiers() if qualifiers is None else qualifiers
+        self.array = array
+        self.array_size = array_size  # fixed arrays `t x[N]`
+        self.ref_class = ref_class  # for type == "ref"
+        self.location = location
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.type not in INTRINSIC_TYPES and self.type != "ref"
+
+
+class Property(TypedElement):
+    __slots__ = ("default", "class_origin")
 
     def __init__(
         self,
@@ -150,19 +182,9 @@ class Property(Record):
         class_origin: str = "",
         location: Location | None = None,
     ) -> None:
-        self.name = name
-        self.type = type  # lower-case intrinsic type, "ref", or the embedded class name as written
-        self.qualifiers = Qualifiers() if qualifiers is None else qualifiers
-        self.array = array
-        self.array_size = array_size  # fixed arrays `t x[N]`
-        self.ref_class = ref_class  # for type == "ref"
+        _typed_init(self, name, type, qualifiers, array, array_size, ref_class, location)
         self.default = default
         self.class_origin = class_origin  # the class that first declared the property
-        self.location = location
-
-    @property
-    def is_embedded(self) -> bool:
-        return self.type not in INTRINSIC_TYPES and self.type != "ref"
 
     @property
     def data_id(self) -> int | None:
@@ -179,30 +201,13 @@ class Property(Record):
         return self.qualifiers.has("key")
 
 
-class Parameter(Record):
-    __slots__ = ("name", "type", "qualifiers", "array", "array_size", "ref_class", "location")
+class Parameter(TypedElement):
+    """A method parameter: a typed element and nothing more."""
 
-    def __init__(
-        self,
-        name: str,
-        type: str,
-        qualifiers: Qualifiers | None = None,
-        array: bool = False,
-        array_size: int | None = None,
-        ref_class: str | None = None,
-        location: Location | None = None,
-    ) -> None:
-        self.name = name
-        self.type = type
-        self.qualifiers = Qualifiers() if qualifiers is None else qualifiers
-        self.array = array
-        self.array_size = array_size
-        self.ref_class = ref_class
-        self.location = location
+    __slots__ = ()
 
-    @property
-    def is_embedded(self) -> bool:
-        return self.type not in INTRINSIC_TYPES and self.type != "ref"
+
+_typed_init = TypedElement.__init__
 
 
 class Method(Record):

@@ -14,7 +14,7 @@ from .validate import Validator
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs 7 ms of every start
 if TYPE_CHECKING:
-    from .compiler import _Compilation
+    from .compilation import Compilation
 
 _EMPTY = Qualifiers()  # shared, never mutated
 
@@ -39,7 +39,7 @@ class Resolver:
     """Superclass chains, inheritance and flavor propagation; then hands the classes to the
     Validator."""
 
-    def __init__(self, comp: _Compilation, schema: Schema) -> None:
+    def __init__(self, comp: Compilation, schema: Schema) -> None:
         self.comp = comp
         self.schema = schema
         self.decls = comp.ctx.qualifier_decls

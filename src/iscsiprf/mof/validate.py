@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from .compiler import _Compilation
+    from .compilation import Compilation
 
 _FAR = 1 << 30  # farther than any superclass chain
 
@@ -31,7 +31,7 @@ class Validator:
 
     def __init__(
         self,
-        comp: _Compilation,
+        comp: Compilation,
         schema: Schema,
         lookup: Callable[[str], MofClass | None],
     ) -> None:

@@ -50,6 +50,7 @@ class Token:
 
 
 _NAMED = frozenset({Tok.KEYWORD, Tok.NAME, Tok.STRING, Tok.NUMBER})
+_PUNCTUATION = {",": Tok.COMMA, ".": Tok.DOT, "(": Tok.LPAREN, ")": Tok.RPAREN, "*": Tok.STAR}
 
 
 def _is_name_start(ch: str) -> bool:
@@ -95,21 +96,9 @@ def _scan(text: str, tokens: list[Token]) -> None:
         elif ch in "'\"":
             pos, value = _string(text, pos)
             tokens.append(Token(Tok.STRING, value, col, text[start:pos]))
-        elif ch == ",":
+        elif ch in _PUNCTUATION:
             pos += 1
-            tokens.append(Token(Tok.COMMA, ",", col, ","))
-        elif ch == ".":
-            pos += 1
-            tokens.append(Token(Tok.DOT, ".", col, "."))
-        elif ch == "(":
-            pos += 1
-            tokens.append(Token(Tok.LPAREN, "(", col, "("))
-        elif ch == ")":
-            pos += 1
-            tokens.append(Token(Tok.RPAREN, ")", col, ")"))
-        elif ch == "*":
-            pos += 1
-            tokens.append(Token(Tok.STAR, "*", col, "*"))
+            tokens.append(Token(_PUNCTUATION[ch], ch, col, ch))
         else:
             for op in _OPERATORS:
                 if text.startswith(op, pos):

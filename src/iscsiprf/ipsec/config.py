@@ -15,7 +15,9 @@ Problems are `ConfigError`s carrying path, line and column (`path:line:col: erro
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,8 @@ DEFAULT_VICI = "unix:///var/run/charon.vici"
 DEFAULT_ENFY = "unix:///var/run/charon.enfy"
 DEFAULT_STATE_DIR = Path("/var/lib/iscsiprf")
 _KEYS = ("device", "vici", "error_notify", "netns", "state")
+# A config of a thousand adapters is 200 kB; the bound keeps `/dev/zero` and the like out.
+MAX_CONFIG_BYTES = 1 << 20
 
 
 class ConfigError(IpsecError):
@@ -90,6 +94,29 @@ def _key_place(text: str, table_line: int, key: str) -> tuple[int, int]:
     return table_line, 1
 
 
+def _top_key_place(text: str) -> tuple[int, int]:
+    """Where the top-level `adapter` key is written (`adapter = ...` or a table header)."""
+    for i, line in enumerate(text.splitlines(), 1):
+        m = re.match(r"\s*(?:\[\[?\s*)?(adapter)\b", line)
+        if m:
+            return i, m.start(1) + 1
+    return 1, 1
+
+
+def _toml_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return "a date or time"
+
+
 def parse_config(
     text: str, path: str = "<config>", state_dir: Path = DEFAULT_STATE_DIR
 ) -> list[AdapterConfig]:
@@ -106,8 +133,27 @@ def parse_config(
             path, line, 1, f"unknown top-level key {extra[0]!r} (expected [[adapter]] tables)"
         )
     tables = doc.get("adapter", [])
-    if not isinstance(tables, list) or not tables:
-        raise ConfigError(path, 1, 1, "no [[adapter]] table")
+    if isinstance(tables, dict):
+        line, col = _top_key_place(text)
+        raise ConfigError(
+            path, line, col, "adapter must be [[adapter]] tables (write [[adapter]], not [adapter])"
+        )
+    if not isinstance(tables, list):
+        line, col = _top_key_place(text)
+        raise ConfigError(
+            path, line, col, f"adapter must be [[adapter]] tables, found {_toml_kind(tables)}"
+        )
+    if not tables:
+        raise ConfigError(path, *_top_key_place(text), "no [[adapter]] table")
+    for n, table in enumerate(tables):
+        if not isinstance(table, dict):
+            line, col = _top_key_place(text)
+            raise ConfigError(
+                path,
+                line,
+                col,
+                f"adapter must be [[adapter]] tables; item {n + 1} is {_toml_kind(table)}",
+            )
     heads = _tables_lines(text)
     out: list[AdapterConfig] = []
     seen: dict[str, int] = {}
@@ -160,9 +206,19 @@ def load_config(path: str | Path | None) -> list[AdapterConfig]:
         return default_config()
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        fd = os.open(p, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:  # closes fd
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ConfigError(str(p), 1, 1, "cannot read: not a regular file")
+            data = f.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(str(p), 1, 1, f"cannot read: {exc.strerror}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            str(p), 1, 1, f"larger than {MAX_CONFIG_BYTES >> 20} MiB, the most a config may be"
+        )
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(str(p), 1, 1, "not UTF-8 text") from None
     return parse_config(text, str(p))

@@ -81,6 +81,19 @@ def test_stdin_is_read_when_asked_for(name: str) -> None:
     assert (status, err) == (1, f"{name}:3:1: error: missing ';' before '}}'\n")
 
 
+def test_stdin_redirected_from_a_file_keeps_its_locations(tmp_path: Path) -> None:
+    # A regular file on stdin is read once: a location found after parsing (when the text of
+    # a file that can be read again is released) must still point into it.
+    path = tmp_path / "sup.mof"
+    path.write_text("class A {};\nclass B : Nope { uint8 x; };\n")
+    with path.open("rb") as f:
+        proc = subprocess.run(
+            [sys.executable, "-c", MAIN, "mof", "check", "-"],
+            stdin=f, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert proc.stderr.startswith("-:2:7: warning: superclass Nope of B is defined nowhere")
+
+
 def test_stdin_is_read_with_the_size_bound() -> None:
     status, err = check("/dev/stdin", stdin=b" " * (source.MAX_SOURCE_BYTES + 1))
     assert status == 1

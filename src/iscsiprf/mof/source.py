@@ -135,7 +135,7 @@ def read_bytes(path: str, stdin_ok: bool = False) -> tuple[bytes, bool]:
                 if total > MAX_SOURCE_BYTES:
                     raise _too_large()
             data = b"".join(parts)
-        return data, regular
+        return data, regular and not stdin  # read again, stdin would give nothing
     finally:
         os.close(fd)
 

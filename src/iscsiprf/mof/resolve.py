@@ -113,19 +113,21 @@ class Resolver:
         """Resolve `cls`, whose lower-case name is `key`, after its superclasses.
 
         The chain is walked up without recursion to the first class already resolved, then
-        resolved top down: a chain of any length costs no Python stack, and one deeper than
-        MAX_INHERITANCE_DEPTH is an error at the class that has it.
+        resolved top down: a chain of any length costs no Python stack, and a class deeper than
+        MAX_INHERITANCE_DEPTH is an error at that class.
         """
         if key in self.done:
             return
+        sup_name = cls.superclass
+        if not sup_name or sup_name.lower() in self.done:  # the usual case: superclass first
+            self._resolve_one(cls, key)
+            return
         chain = [(cls, key)]
         keys = {key}
-        above = 0  # superclasses above the top of `chain` (known once a resolved one is met)
         c = cls
         while c.superclass:
             sup_key = c.superclass.lower()
             if sup_key in self.done:
-                above = self.depth[sup_key] + 1
                 break
             sup = self._lookup_key(sup_key)
             if sup is None:
@@ -135,21 +137,11 @@ class Resolver:
                     sup.location or Location("<unknown>", 0, 0),
                     f"class {sup.name} inherits from itself",
                 )
-            if len(chain) > MAX_INHERITANCE_DEPTH:
-                self._too_deep(cls)
             chain.append((sup, sup_key))
             keys.add(sup_key)
             c = sup
-        if above + len(chain) - 1 > MAX_INHERITANCE_DEPTH:
-            self._too_deep(cls)
         for c, k in reversed(chain):
             self._resolve_one(c, k)
-
-    def _too_deep(self, cls: MofClass) -> None:
-        raise MofError(
-            cls.location or Location("<unknown>", 0, 0),
-            f"class {cls.name} has more than {MAX_INHERITANCE_DEPTH} superclasses above it",
-        )
 
     def _resolve_one(self, cls: MofClass, key: str) -> None:
         """Resolve `cls`, whose superclass (if any) is resolved already."""
@@ -164,8 +156,14 @@ class Resolver:
                     "files (mofcomp would look it up in the repository)",
                 )
             else:
-                self.inherit(cls, sup, sup_key)
                 depth = self.depth[sup_key] + 1
+                if depth > MAX_INHERITANCE_DEPTH:
+                    raise MofError(
+                        cls.location or Location("<unknown>", 0, 0),
+                        f"class {cls.name} has more than {MAX_INHERITANCE_DEPTH} superclasses "
+                        "above it",
+                    )
+                self.inherit(cls, sup, sup_key)
         self.depth[key] = depth
         self.done.add(key)
         self.order.append(cls)

@@ -32,7 +32,7 @@ def decode_mof_bytes(data: bytes, path: str) -> str:
     if encoding == "utf-8":
         nul = data.find(0)  # memchr: costs nothing next to lexing
         if nul >= 0:  # report the first control character, which may come before
-            first = _CONTROL_BYTES_RE.search(data, 0, nul + 1)
+            first = re.compile(_CONTROL_BYTES).search(data, 0, nul + 1)
             start = nul if first is None else first.start()
             raise _binary(path, _text_before(data[:start]), chr(data[start]))
     try:
@@ -44,7 +44,7 @@ def decode_mof_bytes(data: bytes, path: str) -> str:
             ) from None
         # Old MOFs are often Windows-1252; keep going rather than refuse the file, unless it
         # is binary (found before decoding: random data shows a control byte within a few).
-        found = _CONTROL_BYTES_RE.search(data)
+        found = re.search(_CONTROL_BYTES, data)
         if found is not None:
             at = found.start()
             raise _binary(path, _text_before(data[:at]), chr(data[at])) from None
@@ -52,15 +52,16 @@ def decode_mof_bytes(data: bytes, path: str) -> str:
     # UTF-16, or UTF-8 beyond ASCII: look for the control characters no text holds. ASCII,
     # nearly every MOF, skips the search (its NULs were looked for above).
     if encoding != "utf-8" or not text.isascii():
-        bad = _CONTROL_RE.search(text)
+        bad = re.search(_CONTROL, text)
         if bad is not None:
             raise _binary(path, text[: bad.start()], bad.group())
     return text
 
 
-# C0 controls other than blanks (and ^Z, the DOS end of file), DEL, and NUL.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x19\x1b-\x1f\x7f]")
-_CONTROL_BYTES_RE = re.compile(rb"[\x00-\x08\x0e-\x19\x1b-\x1f\x7f]")
+# C0 controls other than blanks (and ^Z, the DOS end of file), DEL, and NUL. Compiled on first
+# use (through re's cache): only a file that is not ASCII is ever searched.
+_CONTROL = r"[\x00-\x08\x0e-\x19\x1b-\x1f\x7f]"
+_CONTROL_BYTES = _CONTROL.encode()
 
 
 def _text_before(data: bytes) -> str:
@@ -109,35 +110,52 @@ def read_bytes(path: str, stdin_ok: bool = False) -> tuple[bytes, bool]:
     goes on), or standard input when `stdin_ok` and `path` names it (`-`, `/dev/stdin`); either
     at most MAX_SOURCE_BYTES. Anything else is refused without reading: a FIFO is opened
     non-blocking so that even opening it cannot hang."""
-    stdin = stdin_ok and path in STDIN_NAMES
-    if stdin and path == "-":
-        fd = os.dup(0)
-    else:
-        flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY
-        fd = os.open(path, flags if stdin else flags | os.O_NONBLOCK)
+    if stdin_ok and path in STDIN_NAMES:
+        return _read_stdin(path)
+    fd = os.open(path, _OPEN_FLAGS)
     try:
         info = os.fstat(fd)
-        regular = stat.S_ISREG(info.st_mode)
-        if not regular and not stdin:
-            if stat.S_ISDIR(info.st_mode):
-                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-            raise SourceRefused(errno.EINVAL, f"not a regular file ({_kind(info.st_mode)})")
-        size = info.st_size if regular else 0
+        if not stat.S_ISREG(info.st_mode):
+            _refuse(path, info.st_mode)
+        size = info.st_size
         if size > MAX_SOURCE_BYTES:
             raise _too_large()
-        data = os.read(fd, size + 1) if regular else b""
-        if len(data) != size or not regular:  # grown or shrunk meanwhile, or a pipe
-            parts = [data]
-            total = len(data)
-            while chunk := os.read(fd, 1 << 16):
-                parts.append(chunk)
-                total += len(chunk)
-                if total > MAX_SOURCE_BYTES:
-                    raise _too_large()
-            data = b"".join(parts)
-        return data, regular and not stdin  # read again, stdin would give nothing
+        data = os.read(fd, size + 1)
+        if len(data) != size:  # grown or shrunk meanwhile: read to the end, bounded
+            data = _read_rest(fd, data)
+        return data, True
     finally:
         os.close(fd)
+
+
+_OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK
+
+
+def _read_stdin(path: str) -> tuple[bytes, bool]:
+    """Standard input, whatever it is (a pipe, a terminal, a redirected file), bounded; never
+    read again for a location (it would give nothing)."""
+    fd = os.dup(0) if path == "-" else os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY)
+    try:
+        return _read_rest(fd, b""), False
+    finally:
+        os.close(fd)
+
+
+def _read_rest(fd: int, data: bytes) -> bytes:
+    parts = [data]
+    total = len(data)
+    while chunk := os.read(fd, 1 << 16):
+        parts.append(chunk)
+        total += len(chunk)
+        if total > MAX_SOURCE_BYTES:
+            raise _too_large()
+    return b"".join(parts)
+
+
+def _refuse(path: str, mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    raise SourceRefused(errno.EINVAL, f"not a regular file ({_kind(mode)})")
 
 
 def _too_large() -> SourceRefused:

@@ -69,7 +69,7 @@ CHARS = "abABß\u1e9eéÉ%_]!\n"
 )
 def test_like_answers_as_the_regex_translation(pattern: str, value: str) -> None:
     expected = re.fullmatch(reference_regex(pattern), value, re.IGNORECASE | re.DOTALL)
-    assert like_matcher(pattern, 1)(value) is (expected is not None)
+    assert (like_matcher(pattern, 1)(value) is not None) is (expected is not None)
 
 
 @pytest.mark.parametrize(
@@ -89,7 +89,7 @@ def test_like_answers_as_the_regex_translation(pattern: str, value: str) -> None
     ],
 )
 def test_like_examples(pattern: str, value: str, matches: bool) -> None:
-    assert like_matcher(pattern, 1)(value) is matches
+    assert (like_matcher(pattern, 1)(value) is not None) is matches
 
 
 def test_backtracking_patterns_match_at_once() -> None:

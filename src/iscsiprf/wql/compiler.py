@@ -287,7 +287,7 @@ class _Binder:
             )
         matcher = like_matcher(str(node.pattern.value), node.pattern.column)
         v = self.fresh()
-        return f"(({v} := {bound.accessor}) is not None and {self.const(matcher)}({v}))"
+        return f"(({v} := {bound.accessor}) is not None and {self.const(matcher)}({v}) is not None)"
 
     def isa(self, node: Isa) -> str:
         bound = self.bind(node.prop)

@@ -11,7 +11,8 @@ fixed-length pieces: the first must start the value, the last end it, and each o
 found at its leftmost place after the one before (the leftmost place leaves the most room to the
 rest, so no other place needs trying). Each piece is a regular expression without repetition or
 alternation, which cannot backtrack: finding it costs at most its length per character of the
-value, and a pattern is at most MAX_PATTERN characters long.
+value, and a pattern is at most MAX_PATTERN characters long. A pattern with at most one run of
+``%`` stays one regular expression (one ``.*`` tries each end place once), the fastest form.
 """
 
 from __future__ import annotations
@@ -27,17 +28,20 @@ MAX_PATTERN = 512
 _FLAGS = re.IGNORECASE | re.DOTALL
 
 
-def like_matcher(pattern: str, column: int) -> Callable[[str], bool]:
-    """Compile ``pattern`` (a LIKE string starting at ``column``) into a full-match function."""
+def like_matcher(pattern: str, column: int) -> Callable[[str], object | None]:
+    """Compile ``pattern`` (a LIKE string starting at ``column``) into a full-match function:
+    it returns None when the value does not match, something else when it does."""
     if len(pattern) > MAX_PATTERN:
         raise WqlError(
             column,
             f"LIKE pattern is {len(pattern):,} characters long; at most {MAX_PATTERN} are allowed",
         )
     pieces = like_pieces(pattern, column)
-    if len(pieces) == 1:  # no `%`: the value is exactly one piece long
-        whole = re.compile("".join(pieces[0]), _FLAGS).fullmatch
-        return lambda value: whole(value) is not None
+    if len(pieces) <= 2:
+        # No `%`, or one run of them: one regular expression, run by the regex engine alone.
+        # With a single `.*` it can only try each place for the last piece once: linear too.
+        regex = ".*".join("".join(piece) for piece in pieces)
+        return re.compile(regex, _FLAGS).fullmatch
     first, *middle, last = pieces
     head = re.compile("".join(first), _FLAGS).match
     tail = re.compile("".join(last), _FLAGS).match
@@ -45,19 +49,19 @@ def like_matcher(pattern: str, column: int) -> Callable[[str], bool]:
     head_len, tail_len = len(first), len(last)
     fixed = sum(map(len, pieces))
 
-    def match(value: str) -> bool:
+    def match(value: str) -> bool | None:
         if len(value) < fixed:
-            return False
+            return None
         end = len(value) - tail_len
         if head_len and head(value) is None:
-            return False
+            return None
         if tail_len and tail(value, end) is None:
-            return False
+            return None
         pos = head_len
         for search in inner:
             found = search(value, pos, end)
             if found is None:
-                return False
+                return None
             pos = found.end()
         return True
 

@@ -35,6 +35,13 @@ def test_wrong_shapes_are_located_errors(text: str, error: str) -> None:
     assert str(err.value) == error
 
 
+def test_an_integer_too_long_to_convert_is_located() -> None:
+    text = '[[adapter]]\ndevice = "1234567890123456789012345" # 99999\nnetns = ' + "9" * 5000 + "\n"
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, "c.toml")
+    assert str(err.value) == "c.toml:3:9: error: integer of 5,000 digits is too long"
+
+
 def test_inline_adapter_tables_are_still_read() -> None:
     (adapter,) = parse_config('adapter = [{device = "ROOT\\\\X\\\\0001"}]\n', "c.toml")
     assert adapter.device == "ROOT\\X\\0001"

@@ -94,6 +94,22 @@ def _key_place(text: str, table_line: int, key: str) -> tuple[int, int]:
     return table_line, 1
 
 
+# TOML strings, comments and integers: enough to find a long integer outside the first two.
+_TOML_INTEGER_RE = re.compile(r"""'[^'\n]*'|"(?:[^"\\\n]|\\.)*"|\#[^\n]*|([+-]?\d[\d_]*)""")
+
+
+def _long_integer(text: str) -> tuple[int, int, int]:
+    """Line, column and digit count of the longest integer written in `text`."""
+    longest: tuple[int, int] = (0, 0)  # (digits, offset)
+    for m in _TOML_INTEGER_RE.finditer(text):
+        if m.group(1):
+            digits = sum(c.isdigit() for c in m.group(1))
+            longest = max(longest, (digits, -m.start()))
+    digits, offset = longest[0], -longest[1]
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1, digits
+
+
 def _top_key_place(text: str) -> tuple[int, int]:
     """Where the top-level `adapter` key is written (`adapter = ...` or a table header)."""
     for i, line in enumerate(text.splitlines(), 1):
@@ -126,6 +142,9 @@ def parse_config(
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line, col = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
         raise ConfigError(path, line, col, re.sub(r"\s*\(at line.*\)$", "", str(exc))) from None
+    except ValueError:  # an integer too long for Python to convert (over 4,300 digits)
+        line, col, digits = _long_integer(text)
+        raise ConfigError(path, line, col, f"integer of {digits:,} digits is too long") from None
     extra = [k for k in doc if k != "adapter"]
     if extra:
         line = next((i for i, s in enumerate(text.splitlines(), 1) if extra[0] in s), 1)

@@ -15,7 +15,9 @@ Problems are `ConfigError`s carrying path, line and column (`path:line:col: erro
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,8 @@ DEFAULT_VICI = "unix:///var/run/charon.vici"
 DEFAULT_ENFY = "unix:///var/run/charon.enfy"
 DEFAULT_STATE_DIR = Path("/var/lib/iscsiprf")
 _KEYS = ("device", "vici", "error_notify", "netns", "state")
+# A config of a thousand adapters is 200 kB; the bound keeps `/dev/zero` and the like out.
+MAX_CONFIG_BYTES = 1 << 20
 
 
 class ConfigError(IpsecError):
@@ -90,6 +94,45 @@ def _key_place(text: str, table_line: int, key: str) -> tuple[int, int]:
     return table_line, 1
 
 
+# TOML strings, comments and integers: enough to find a long integer outside the first two.
+_TOML_INTEGER_RE = re.compile(r"""'[^'\n]*'|"(?:[^"\\\n]|\\.)*"|\#[^\n]*|([+-]?\d[\d_]*)""")
+
+
+def _long_integer(text: str) -> tuple[int, int, int]:
+    """Line, column and digit count of the longest integer written in `text`."""
+    longest: tuple[int, int] = (0, 0)  # (digits, offset)
+    for m in _TOML_INTEGER_RE.finditer(text):
+        if m.group(1):
+            digits = sum(c.isdigit() for c in m.group(1))
+            longest = max(longest, (digits, -m.start()))
+    digits, offset = longest[0], -longest[1]
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1, digits
+
+
+def _top_key_place(text: str) -> tuple[int, int]:
+    """Where the top-level `adapter` key is written (`adapter = ...` or a table header)."""
+    for i, line in enumerate(text.splitlines(), 1):
+        m = re.match(r"\s*(?:\[\[?\s*)?(adapter)\b", line)
+        if m:
+            return i, m.start(1) + 1
+    return 1, 1
+
+
+def _toml_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return "a date or time"
+
+
 def parse_config(
     text: str, path: str = "<config>", state_dir: Path = DEFAULT_STATE_DIR
 ) -> list[AdapterConfig]:
@@ -99,6 +142,9 @@ def parse_config(
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line, col = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
         raise ConfigError(path, line, col, re.sub(r"\s*\(at line.*\)$", "", str(exc))) from None
+    except ValueError:  # an integer too long for Python to convert (over 4,300 digits)
+        line, col, digits = _long_integer(text)
+        raise ConfigError(path, line, col, f"integer of {digits:,} digits is too long") from None
     extra = [k for k in doc if k != "adapter"]
     if extra:
         line = next((i for i, s in enumerate(text.splitlines(), 1) if extra[0] in s), 1)
@@ -106,8 +152,27 @@ def parse_config(
             path, line, 1, f"unknown top-level key {extra[0]!r} (expected [[adapter]] tables)"
         )
     tables = doc.get("adapter", [])
-    if not isinstance(tables, list) or not tables:
-        raise ConfigError(path, 1, 1, "no [[adapter]] table")
+    if isinstance(tables, dict):
+        line, col = _top_key_place(text)
+        raise ConfigError(
+            path, line, col, "adapter must be [[adapter]] tables (write [[adapter]], not [adapter])"
+        )
+    if not isinstance(tables, list):
+        line, col = _top_key_place(text)
+        raise ConfigError(
+            path, line, col, f"adapter must be [[adapter]] tables, found {_toml_kind(tables)}"
+        )
+    if not tables:
+        raise ConfigError(path, *_top_key_place(text), "no [[adapter]] table")
+    for n, table in enumerate(tables):
+        if not isinstance(table, dict):
+            line, col = _top_key_place(text)
+            raise ConfigError(
+                path,
+                line,
+                col,
+                f"adapter must be [[adapter]] tables; item {n + 1} is {_toml_kind(table)}",
+            )
     heads = _tables_lines(text)
     out: list[AdapterConfig] = []
     seen: dict[str, int] = {}
@@ -160,9 +225,19 @@ def load_config(path: str | Path | None) -> list[AdapterConfig]:
         return default_config()
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        fd = os.open(p, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:  # closes fd
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ConfigError(str(p), 1, 1, "cannot read: not a regular file")
+            data = f.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(str(p), 1, 1, f"cannot read: {exc.strerror}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            str(p), 1, 1, f"larger than {MAX_CONFIG_BYTES >> 20} MiB, the most a config may be"
+        )
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(str(p), 1, 1, "not UTF-8 text") from None
     return parse_config(text, str(p))

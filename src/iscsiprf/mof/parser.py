@@ -58,6 +58,8 @@ KNOWN_PRAGMAS = {
     "instancelocale", "deleteclass", "deleteinstance", "amendment", "source", "nonlocal",
     "nonlocaltype", "sourcetype",
 }  # fmt: skip
+# Braces one value may nest: each level is a Python call, and no schema nests more than two.
+MAX_VALUE_DEPTH = 64
 _ESCAPE_RE = re.compile(r"\\(?:[xX]([0-9a-fA-F]{1,4})|(.))", re.S)
 
 
@@ -399,14 +401,16 @@ class Parser:
             return None
         self.fail(f"expected a value, found {self.describe(t)}")
 
-    def value(self) -> Any:
-        """A constant or a `{...}` array of constants."""
+    def value(self, depth: int = 0) -> Any:
+        """A constant or a `{...}` array of constants (nested at most MAX_VALUE_DEPTH deep)."""
         if self.toks[self.i] == "{":
+            if depth >= MAX_VALUE_DEPTH:
+                self.fail(f"value nested more than {MAX_VALUE_DEPTH} braces deep")
             self.i += 1
             items = []
             while self.toks[self.i] != "}":
                 if self.toks[self.i] == "{":
-                    items.append(self.value())  # nested arrays occur only in instances
+                    items.append(self.value(depth + 1))  # nested arrays occur only in instances
                 else:
                     items.append(self.constant())
                 t = self.toks[self.i]

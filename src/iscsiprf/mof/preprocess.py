@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 
 from .errors import Diagnostic, MofError
-from .lexer import INCLUDE_MARK, Segment, TokenStream, lex_region
+from .lexer import INCLUDE_MARK, Segment, TokenStream, lex_region, token_offsets
 from .model import Location
 from .source import (
     NOT_A_FILE,
@@ -32,6 +32,14 @@ DIRECTIVE_RE = re.compile(
 )
 _IDENT_RE = re.compile(r"[A-Za-z_]\w*")
 
+# Limits (docs/mof.md lists them): each keeps a hostile file from exhausting the interpreter's
+# stack, memory or time; real MOFs stay far below.
+MAX_INCLUDE_DEPTH = 64  # files open at once: #include and #pragma include together
+MAX_CONDITION_DEPTH = 100  # nested `(` and `!` in one #if expression
+MAX_MACRO_DEPTH = 64  # macros expanding inside macros
+MAX_USE_TOKENS = 1 << 16  # tokens one use of a macro may expand to
+MAX_EXPANDED_TOKENS = 1 << 22  # tokens all macro uses of one compilation may expand to
+
 
 class PreprocessorState:
     """What lives across the files of one compilation: macros and the include search path."""
@@ -40,6 +48,7 @@ class PreprocessorState:
         self.include_dirs = include_dirs or []
         self.macros: dict[str, list[str]] = {}
         self.skipped_headers: list[str] = []
+        self.expanded = 0  # tokens produced by macro expansion so far (MAX_EXPANDED_TOKENS)
         self.warn: Callable[[Diagnostic], None] = lambda d: None
 
 
@@ -101,6 +110,7 @@ class _CondEval:
             self.toks.append(m.group(1))
             pos = m.end()
         self.i = 0
+        self.depth = 0  # `(` and `!` open around the current token
         self.macros = macros
 
     def peek(self) -> str:
@@ -110,6 +120,13 @@ class _CondEval:
         t = self.peek()
         self.i += 1
         return t
+
+    def _nest(self, n: int) -> None:
+        self.depth += n
+        if self.depth > MAX_CONDITION_DEPTH:
+            raise ValueError(
+                f"#if expression nested more than {MAX_CONDITION_DEPTH} deep (parentheses and '!')"
+            )
 
     def value(self) -> int:
         v = self.or_()
@@ -145,12 +162,21 @@ class _CondEval:
 
     def unary(self) -> int:
         t = self.take()
-        if t == "!":
-            return int(not self.unary())
+        if t == "!":  # a run of `!` without recursion; its length counts towards the depth
+            negations = 1
+            while self.peek() == "!":
+                self.take()
+                negations += 1
+            self._nest(negations)
+            v = self.unary()
+            self.depth -= negations
+            return int(not v) if negations % 2 else int(bool(v))
         if t == "(":
+            self._nest(1)
             v = self.or_()
             if self.take() != ")":
                 raise ValueError("missing ')' in #if expression")
+            self.depth -= 1
             return v
         if t == "defined":
             paren = self.peek() == "("
@@ -170,32 +196,69 @@ class _CondEval:
         raise ValueError(f"unexpected {t or 'end'!r} in #if expression")
 
 
-def _expand(toks: list[str], macros: dict[str, list[str]]) -> tuple[list[str], list[int] | None]:
-    """Replace macro names by their bodies (recursively, never re-entering a macro)."""
+class _ExpansionError(Exception):
+    """A macro use that breaks a limit: the index of the use among the region's tokens."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index = index
+        self.message = message
+
+
+def _expand(
+    toks: list[str], macros: dict[str, list[str]], budget: int
+) -> tuple[list[str], list[int] | None, int]:
+    """Replace macro names by their bodies (recursively, never re-entering a macro): the tokens,
+    the lexed index each came from (None when nothing changed) and the steps taken.
+
+    Depth first with an explicit stack, and every token taken counts as a step (a name that
+    expands to nothing too): one use may take MAX_USE_TOKENS steps, all uses `budget`, so a
+    chain of macros that each double the last fails at its use instead of running for ever.
+    """
     out: list[str] = []
     origin: list[int] = []
     changed = False
-
-    def emit(tok: str, src: int, active: frozenset[str]) -> None:
-        nonlocal changed
-        body = macros.get(tok)
-        if body is not None and tok not in active:
-            changed = True
-            inner = active | {tok}
-            for t in body:
-                emit(t, src, inner)
-        else:
-            out.append(tok)
-            origin.append(src)
-
+    steps = 0
     for i, tok in enumerate(toks):
         c = tok[:1]
-        if (c.isalpha() or c == "_") and tok in macros:
-            emit(tok, i, frozenset())
-        else:
+        if not ((c.isalpha() or c == "_") and tok in macros):
             out.append(tok)
             origin.append(i)
-    return (out, origin) if changed else (toks, None)
+            continue
+        changed = True
+        limit = min(steps + MAX_USE_TOKENS, budget)
+        names: list[str] = [tok]  # the macros being expanded, outermost first
+        bodies = [iter(macros[tok])]
+        while bodies:
+            t = next(bodies[-1], None)
+            if t is None:
+                bodies.pop()
+                names.pop()
+                continue
+            steps += 1
+            if steps > limit:
+                raise _ExpansionError(i, _too_many(tok, limit == budget))
+            body = macros.get(t)
+            if body is not None and t not in names:
+                if len(names) >= MAX_MACRO_DEPTH:
+                    raise _ExpansionError(
+                        i, f"macro {tok} expands macros more than {MAX_MACRO_DEPTH} deep (at {t})"
+                    )
+                names.append(t)
+                bodies.append(iter(body))
+            else:
+                out.append(t)
+                origin.append(i)
+    return (out, origin, steps) if changed else (toks, None, 0)
+
+
+def _too_many(name: str, whole_budget: bool) -> str:
+    if whole_budget:
+        return (
+            f"macro {name} takes the macro expansions of this compilation past "
+            f"{MAX_EXPANDED_TOKENS:,} tokens"
+        )
+    return f"macro {name} expands to more than {MAX_USE_TOKENS:,} tokens"
 
 
 def tokenize_file(
@@ -231,7 +294,14 @@ def tokenize_file(
             if toks:
                 seg = Segment(spath, lines, pos, upto, fast=fast)
                 if state.macros:
-                    toks, seg.origin = _expand(toks, state.macros)
+                    try:
+                        toks, seg.origin, steps = _expand(
+                            toks, state.macros, MAX_EXPANDED_TOKENS - state.expanded
+                        )
+                    except _ExpansionError as exc:
+                        offsets = token_offsets(text, pos, upto, fast)
+                        raise MofError(loc(offsets[exc.index]), exc.message) from None
+                    state.expanded += steps
                 stream.add_segment(seg, toks)
 
     for m in directives:
@@ -326,6 +396,8 @@ def _include(
         name = spec[1:-1]
     else:
         raise MofError(where, f'#include needs "file" or <file>, got {spec!r}')
+    if len(include_stack) > MAX_INCLUDE_DEPTH:  # as the compiler counts #pragma include
+        raise MofError(where, f"includes nested more than {MAX_INCLUDE_DEPTH} deep")
     here = directory_of(path)
     got = read_include(name, here, state.include_dirs, where)
     is_header = name.lower().endswith((".h", ".hpp", ".hxx"))

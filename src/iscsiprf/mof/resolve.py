@@ -18,6 +18,14 @@ if TYPE_CHECKING:
 
 _EMPTY = Qualifiers()  # shared, never mutated
 
+# Limits (docs/mof.md). Real schemas are less than 20 classes deep (the DMTF CIM schema: 10).
+MAX_INHERITANCE_DEPTH = 64
+# Every class holds all its elements, inherited ones too: a class that declares nothing shares
+# its superclass's, any other copies them. The copies are bounded in all, so that a thousand
+# subclasses of a class of a thousand properties cannot take the memory (the DMTF CIM schema
+# copies 23,537 of them).
+MAX_COPIED_ELEMENTS = 1 << 20
+
 
 class _PassingOn:
     """What an element's qualifiers pass on to the same element in subclasses."""
@@ -45,7 +53,8 @@ class Resolver:
         self.decls = comp.ctx.qualifier_decls
         self.defined: dict[str, MofClass] = {}
         self.done: set[str] = set()
-        self.in_progress: set[str] = set()
+        self.depth: dict[str, int] = {}  # resolved class -> how many superclasses it has
+        self.copied = 0  # inherited elements copied into classes so far (MAX_COPIED_ELEMENTS)
         self._system: dict[str, MofClass] | None = None
         self.order: list[MofClass] = []
         self._passing: dict[int, _PassingOn] = {}  # id(inherited qualifiers) -> what passes
@@ -101,16 +110,42 @@ class Resolver:
         return c
 
     def resolve(self, cls: MofClass, key: str) -> None:
-        """Resolve `cls`, whose lower-case name is `key`, after its superclasses."""
+        """Resolve `cls`, whose lower-case name is `key`, after its superclasses.
+
+        The chain is walked up without recursion to the first class already resolved, then
+        resolved top down: a chain of any length costs no Python stack, and a class deeper than
+        MAX_INHERITANCE_DEPTH is an error at that class.
+        """
         if key in self.done:
             return
-        if key in self.in_progress:
-            raise MofError(
-                cls.location or Location("<unknown>", 0, 0),
-                f"class {cls.name} inherits from itself",
-            )
-        self.in_progress.add(key)
-        sup = None
+        sup_name = cls.superclass
+        if not sup_name or sup_name.lower() in self.done:  # the usual case: superclass first
+            self._resolve_one(cls, key)
+            return
+        chain = [(cls, key)]
+        keys = {key}
+        c = cls
+        while c.superclass:
+            sup_key = c.superclass.lower()
+            if sup_key in self.done:
+                break
+            sup = self._lookup_key(sup_key)
+            if sup is None:
+                break
+            if sup_key in keys:
+                raise MofError(
+                    sup.location or Location("<unknown>", 0, 0),
+                    f"class {sup.name} inherits from itself",
+                )
+            chain.append((sup, sup_key))
+            keys.add(sup_key)
+            c = sup
+        for c, k in reversed(chain):
+            self._resolve_one(c, k)
+
+    def _resolve_one(self, cls: MofClass, key: str) -> None:
+        """Resolve `cls`, whose superclass (if any) is resolved already."""
+        depth = 0
         if cls.superclass:
             sup_key = cls.superclass.lower()
             sup = self._lookup_key(sup_key)
@@ -121,9 +156,15 @@ class Resolver:
                     "files (mofcomp would look it up in the repository)",
                 )
             else:
-                self.resolve(sup, sup_key)
+                depth = self.depth[sup_key] + 1
+                if depth > MAX_INHERITANCE_DEPTH:
+                    raise MofError(
+                        cls.location or Location("<unknown>", 0, 0),
+                        f"class {cls.name} has more than {MAX_INHERITANCE_DEPTH} superclasses "
+                        "above it",
+                    )
                 self.inherit(cls, sup, sup_key)
-        self.in_progress.discard(key)
+        self.depth[key] = depth
         self.done.add(key)
         self.order.append(cls)
 
@@ -228,12 +269,17 @@ class Resolver:
         got = self._inherit_cache.get(key)
         if got is not None:
             return got
-        props = dict(sup.properties)
-        for k in sup.local_properties:
-            props[k] = self._passed_on_property(props[k])
-        methods = dict(sup.methods)
-        for k in sup.local_methods:
-            methods[k] = self._passed_on_method(methods[k])
+        props, methods = sup.properties, sup.methods  # shared when `sup` declares none
+        if sup.local_properties:
+            self._copying(sup, len(props))
+            props = dict(props)
+            for k in sup.local_properties:
+                props[k] = self._passed_on_property(props[k])
+        if sup.local_methods:
+            self._copying(sup, len(methods))
+            methods = dict(methods)
+            for k in sup.local_methods:
+                methods[k] = self._passed_on_method(methods[k])
         got = self._inherit_cache[key] = (props, methods)
         return got
 
@@ -268,12 +314,30 @@ class Resolver:
         if not local_methods.keys().isdisjoint(sup.methods.keys()):
             self.override(cls, local_methods, sup.methods)
         # Inherited first, in the superclass's order; an override keeps the inherited position.
-        cls.properties = props = dict(base_props)
-        props.update(local_props)
-        cls.methods = methods = dict(base_methods)
-        methods.update(local_methods)
+        # A class without elements of its own shares what it inherits (nothing mutates it).
+        if local_props:
+            self._copying(cls, len(base_props))
+            cls.properties = props = dict(base_props)
+            props.update(local_props)
+        else:
+            cls.properties = base_props
+        if local_methods:
+            self._copying(cls, len(base_methods))
+            cls.methods = methods = dict(base_methods)
+            methods.update(local_methods)
+        else:
+            cls.methods = base_methods
         cls.is_association = cls.is_association or sup.is_association
         cls.is_indication = cls.is_indication or sup.is_indication
+
+    def _copying(self, cls: MofClass, n: int) -> None:
+        self.copied += n
+        if self.copied > MAX_COPIED_ELEMENTS:
+            raise MofError(
+                cls.location or Location("<unknown>", 0, 0),
+                f"class {cls.name} takes the inherited properties and methods copied into "
+                f"subclasses past {MAX_COPIED_ELEMENTS:,} (too many classes derive from large ones)",
+            )
 
     def override(
         self,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import errno
 import os
+import re
 import stat
 
 from .errors import MofError
@@ -12,7 +14,9 @@ from .model import Location
 
 
 def decode_mof_bytes(data: bytes, path: str) -> str:
-    """Decode MOF file bytes as Microsoft and DMTF write them."""
+    """Decode MOF file bytes as Microsoft and DMTF write them. A NUL or other control character
+    is an error at its place: the file is binary, and refusing it here keeps megabytes of noise
+    from being decoded and lexed whole before the parser reports its first character."""
     if data.startswith(codecs.BOM_UTF8):
         encoding, data = "utf-8", data[3:]
     elif data.startswith(codecs.BOM_UTF16_LE):
@@ -25,15 +29,56 @@ def decode_mof_bytes(data: bytes, path: str) -> str:
         encoding = "utf-16-be"
     else:
         encoding = "utf-8"
+    if encoding == "utf-8":
+        nul = data.find(0)  # memchr: costs nothing next to lexing
+        if nul >= 0:  # report the first control character, which may come before
+            first = re.compile(_CONTROL_BYTES).search(data, 0, nul + 1)
+            start = nul if first is None else first.start()
+            raise _binary(path, _text_before(data[:start]), chr(data[start]))
     try:
-        return data.decode(encoding)
+        text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         if encoding != "utf-8":
             raise MofError(
                 Location(path, 1, 1), f"file is not valid {encoding}: {exc.reason}"
             ) from None
-        # Old MOFs are often Windows-1252; keep going rather than refuse the file.
+        # Old MOFs are often Windows-1252; keep going rather than refuse the file, unless it
+        # is binary (found before decoding: random data shows a control byte within a few).
+        found = re.search(_CONTROL_BYTES, data)
+        if found is not None:
+            at = found.start()
+            raise _binary(path, _text_before(data[:at]), chr(data[at])) from None
         return data.decode("cp1252", errors="replace")
+    # UTF-16, or UTF-8 beyond ASCII: look for the control characters no text holds. ASCII,
+    # nearly every MOF, skips the search (its NULs were looked for above).
+    if encoding != "utf-8" or not text.isascii():
+        bad = re.search(_CONTROL, text)
+        if bad is not None:
+            raise _binary(path, text[: bad.start()], bad.group())
+    return text
+
+
+# C0 controls other than blanks (and ^Z, the DOS end of file), DEL, and NUL. Compiled on first
+# use (through re's cache): only a file that is not ASCII is ever searched.
+_CONTROL = r"[\x00-\x08\x0e-\x19\x1b-\x1f\x7f]"
+_CONTROL_BYTES = _CONTROL.encode()
+
+
+def _text_before(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _binary(path: str, before: str, char: str = "\x00") -> MofError:
+    """The error for a control character preceded by the text `before`."""
+    line = before.count("\n") + 1
+    col = len(before) - (before.rfind("\n") + 1) + 1
+    return MofError(
+        Location(path, line, col),
+        f"control character U+{ord(char):04X}: this is a binary file, not MOF text",
+    )
 
 
 def directory_of(path: str) -> str:
@@ -45,23 +90,90 @@ def directory_of(path: str) -> str:
 NOT_A_FILE = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
 
 
-def read_bytes(path: str) -> tuple[bytes, bool]:
+# The most a MOF source may hold. The largest file of the DMTF CIM schema is under 1 MB, the
+# whole schema 5.5 MB; the bound keeps `/dev/zero` or a runaway pipe from taking all memory.
+MAX_SOURCE_BYTES = 64 << 20
+# Names that ask for standard input, where the compiler is given file names (not in includes).
+STDIN_NAMES = frozenset({"-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
+
+
+class SourceRefused(OSError):
+    """A source that is not a regular file or is too large; `strerror` says which."""
+
+
+def read_bytes(path: str, stdin_ok: bool = False) -> tuple[bytes, bool]:
     """A file's bytes, and whether reading it again would give them again (a regular file; not
     a pipe such as /dev/stdin). One open, one fstat, (usually) one read: the DMTF schema is
-    1,600 files, and Python's buffered file objects cost more than reading them."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    1,600 files, and Python's buffered file objects cost more than reading them.
+
+    Only a regular file is read (a directory raises IsADirectoryError, so that an include search
+    goes on), or standard input when `stdin_ok` and `path` names it (`-`, `/dev/stdin`); either
+    at most MAX_SOURCE_BYTES. Anything else is refused without reading: a FIFO is opened
+    non-blocking so that even opening it cannot hang."""
+    if stdin_ok and path in STDIN_NAMES:
+        return _read_stdin(path)
+    fd = os.open(path, _OPEN_FLAGS)
     try:
         info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            _refuse(path, info.st_mode)
         size = info.st_size
+        if size > MAX_SOURCE_BYTES:
+            raise _too_large()
         data = os.read(fd, size + 1)
-        if len(data) != size:  # grown or shrunk meanwhile, or a pipe: read to the end
-            parts = [data]
-            while chunk := os.read(fd, 1 << 16):
-                parts.append(chunk)
-            data = b"".join(parts)
-        return data, stat.S_ISREG(info.st_mode)
+        if len(data) != size:  # grown or shrunk meanwhile: read to the end, bounded
+            data = _read_rest(fd, data)
+        return data, True
     finally:
         os.close(fd)
+
+
+_OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK
+
+
+def _read_stdin(path: str) -> tuple[bytes, bool]:
+    """Standard input, whatever it is (a pipe, a terminal, a redirected file), bounded; never
+    read again for a location (it would give nothing)."""
+    fd = os.dup(0) if path == "-" else os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY)
+    try:
+        return _read_rest(fd, b""), False
+    finally:
+        os.close(fd)
+
+
+def _read_rest(fd: int, data: bytes) -> bytes:
+    parts = [data]
+    total = len(data)
+    while chunk := os.read(fd, 1 << 16):
+        parts.append(chunk)
+        total += len(chunk)
+        if total > MAX_SOURCE_BYTES:
+            raise _too_large()
+    return b"".join(parts)
+
+
+def _refuse(path: str, mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    raise SourceRefused(errno.EINVAL, f"not a regular file ({_kind(mode)})")
+
+
+def _too_large() -> SourceRefused:
+    return SourceRefused(
+        errno.EFBIG, f"larger than {MAX_SOURCE_BYTES >> 20} MiB, the most a MOF source may be"
+    )
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "a special file"
 
 
 def read_mof_file(path: str, where: Location | None = None) -> str:
@@ -69,9 +181,10 @@ def read_mof_file(path: str, where: Location | None = None) -> str:
 
 
 def read_mof_text(path: str, where: Location | None = None) -> tuple[str, bool]:
-    """A MOF file's text, and whether it can be read again (see read_bytes)."""
+    """A MOF file's text, and whether it can be read again (see read_bytes). A file named on
+    the command line (no `where`) may be standard input; an included one may not."""
     try:
-        data, rereadable = read_bytes(path)
+        data, rereadable = read_bytes(path, stdin_ok=where is None)
     except OSError as exc:
         raise unreadable(path, exc, where) from None
     return decode_mof_bytes(data, path), rereadable

@@ -20,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 from iscsiprf.mof.model import Schema
 from iscsiprf.perf.timestamps import STAMP_PROPERTIES
 from iscsiprf.wql import sources as wql_sources
-from iscsiprf.wql.snapshot import SnapshotError, parse_snapshot
+from iscsiprf.wql.snapshot import SnapshotError, parse_snapshot, read_snapshot_text
 
 DEFAULT_SNAPSHOT_CLASS = "MSiSCSI_MMIPSECStats"
 """Objects in a snapshot without `__CLASS` are instances of this class (issue 4's file format)."""
@@ -81,11 +81,9 @@ class SnapshotSource:
     def _reload(self, initial: bool = False) -> None:
         try:
             st = os.stat(self._path)
-            stamp = (st.st_mtime_ns, st.st_size)
-            if stamp == self._stamp:
+            if (st.st_mtime_ns, st.st_size) == self._stamp:
                 return
-            with open(self._path, encoding="utf-8") as f:
-                text = f.read()
+            text, stamp = read_snapshot_text(self._path)  # a regular file, bounded in size
             instances = parse_snapshot(text, self._schema, self._path)
         except (OSError, UnicodeDecodeError, SnapshotError) as e:
             if initial:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import Enum
 
@@ -122,8 +123,9 @@ def _number(text: str, pos: int) -> tuple[int, int | float]:
         if pos == digits_start:
             raise WqlError(start + 1, "hexadecimal number without digits")
         _no_letter_after(text, pos, start)
-        value = int(text[digits_start:pos], 16)
-        return pos, -value if text[start] == "-" else value
+        digits = text[digits_start:pos].lstrip("0") or "0"
+        value = int(digits, 16) if len(digits) <= 16 else _TOO_BIG  # no int() of a huge one
+        return pos, _integer(text, start, pos, -value if text[start] == "-" else value)
     while pos < n and text[pos] in _DIGITS:
         pos += 1
     is_float = False
@@ -144,8 +146,34 @@ def _number(text: str, pos: int) -> tuple[int, int | float]:
     _no_letter_after(text, pos, start)
     literal = text[start:pos]
     if is_float:
-        return pos, float(literal)
-    return pos, int(literal)
+        real = float(literal)  # linear in the digits, unlike int(); too large gives inf
+        if not math.isfinite(real):
+            raise WqlError(start + 1, f"number {_shown(literal)} is too large for real64")
+        return pos, real
+    digits = literal.lstrip("+-").lstrip("0") or "0"  # int() counts leading zeros too
+    value = int(digits) if len(digits) <= 20 else _TOO_BIG
+    return pos, _integer(text, start, pos, -value if literal[0] == "-" else value)
+
+
+# The integers a literal may be: those of some CIM integer type, sint64 or uint64.
+_SMALLEST, _LARGEST = -(2**63), 2**64 - 1
+_TOO_BIG = 2**64  # stands for a literal with more digits than any CIM integer has
+
+
+def _integer(text: str, start: int, end: int, value: int) -> int:
+    if not _SMALLEST <= value <= _LARGEST:
+        raise WqlError(
+            start + 1,
+            f"number {_shown(text[start:end])} fits no CIM integer type "
+            f"(sint64 {_SMALLEST}..{2**63 - 1}, uint64 0..{_LARGEST})",
+        )
+    return value
+
+
+def _shown(literal: str) -> str:
+    if len(literal) <= 30:
+        return literal
+    return f"{literal[:12]}...{literal[-6:]} ({len(literal):,} characters)"
 
 
 def _no_letter_after(text: str, pos: int, start: int) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import stat
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -33,16 +35,87 @@ class SnapshotError(Exception):
         self.col = col
 
 
+# The most a snapshot file may hold: one instance takes about 900 bytes, so this is room for
+# some 70,000 (an HBA has a few); the bound keeps `/dev/zero` and runaway files out.
+MAX_SNAPSHOT_BYTES = 64 << 20
+# An integer in a snapshot has at most this many digits (2**64 - 1 has 20): longer ones are
+# refused before Python converts them, which takes time quadratic in the digits.
+_MAX_DIGITS = 20
+
+
+class _OversizedInteger(Exception):
+    def __init__(self, literal: str) -> None:
+        super().__init__(literal)
+        self.literal = literal
+
+
+def _parse_int(literal: str) -> int:
+    if len(literal) > _MAX_DIGITS + 1 and len(literal.lstrip("-")) > _MAX_DIGITS:
+        raise _OversizedInteger(literal)
+    return int(literal)
+
+
+# JSON strings and numbers, to find an oversized integer's place (only on that error).
+_JSON_NUMBER_RE = re.compile(r'"(?:[^"\\]|\\.)*+"|(-?\d+)(\.\d+)?([eE][+-]?\d+)?')
+
+
+def _integer_place(text: str, literal: str) -> tuple[int, int]:
+    for m in _JSON_NUMBER_RE.finditer(text):
+        if m.group(1) == literal and m.group(2) is None and m.group(3) is None:
+            offset = m.start()
+            return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+    return 0, 0
+
+
+def read_snapshot_text(path: str) -> tuple[str, tuple[int, int]]:
+    """A snapshot file's text and its (mtime_ns, size) stamp. Only a regular file of at most
+    MAX_SNAPSHOT_BYTES is read; anything else is a SnapshotError naming the file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise SnapshotError(path, "cannot read: not a regular file")
+            if st.st_size > MAX_SNAPSHOT_BYTES:
+                raise SnapshotError(path, _too_large())
+            with os.fdopen(os.dup(fd), "rb") as f:
+                data = f.read(MAX_SNAPSHOT_BYTES + 1)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise SnapshotError(path, f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_SNAPSHOT_BYTES:  # grew meanwhile
+        raise SnapshotError(path, _too_large())
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SnapshotError(path, f"not UTF-8 text ({exc.reason})") from None
+    return text, (st.st_mtime_ns, st.st_size)
+
+
+def _too_large() -> str:
+    return f"larger than {MAX_SNAPSHOT_BYTES >> 20} MiB, the most a snapshot may be"
+
+
 def parse_snapshot(
     text: str, schema: Schema, path: str = "<snapshot>", default_class: str = DEFAULT_CLASS
 ) -> list[dict[str, Any]]:
     """Decode and validate a snapshot; return instance dicts carrying ``__CLASS``."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         raise SnapshotError(path, f"not valid JSON: {exc.msg}", exc.lineno, exc.colno) from None
     except RecursionError:
         raise SnapshotError(path, "not valid JSON: nested too deeply") from None
+    except _OversizedInteger as exc:
+        line, col = _integer_place(text, exc.literal)
+        raise SnapshotError(
+            path,
+            f"integer of {len(exc.literal.lstrip('-')):,} digits: no CIM integer has more "
+            f"than {_MAX_DIGITS}",
+            line,
+            col,
+        ) from None
     if not isinstance(data, list):
         raise SnapshotError(path, f"expected a JSON list of instances, found {_json_kind(data)}")
     out: list[dict[str, Any]] = []
@@ -59,6 +132,26 @@ def parse_snapshot(
         seen.add(key)
         out.append(inst)
     return out
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The first string in ``value`` (a JSON value; keys too) holding a lone surrogate: such a
+    string cannot be written as UTF-8, so no answer that includes it could be sent."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if not v.isascii() and _SURROGATE_RE.search(v):
+                return v
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return None
+
+
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
 def _fold(value: Any) -> Any:
@@ -81,6 +174,14 @@ def _instance(
     if not isinstance(item, dict):
         raise SnapshotError(
             path, f"instance [{index}]: expected a JSON object, found {_json_kind(item)}"
+        )
+    bad = _lone_surrogate(item)
+    if bad is not None:
+        shown = ascii(bad if len(bad) <= 40 else bad[:40] + "...")
+        raise SnapshotError(
+            path,
+            f"{_where(index)}: the string {shown} holds a lone surrogate "
+            "(a \\uD800-\\uDFFF escape without its pair), which is no character",
         )
     class_value = next((v for k, v in item.items() if k.lower() == "__class"), default_class)
     if not isinstance(class_value, str):
@@ -221,15 +322,11 @@ class SnapshotFileSource:
     def _load(self) -> None:
         try:
             st = os.stat(self.path)
-            stamp = (st.st_mtime_ns, st.st_size)
-            if stamp == self._stamp and self._source is not None:
-                return
-            with open(self.path, encoding="utf-8") as f:
-                text = f.read()
-        except UnicodeDecodeError as exc:
-            raise SnapshotError(self.path, f"not UTF-8 text ({exc.reason})") from None
         except OSError as exc:
             raise SnapshotError(self.path, f"cannot read: {exc.strerror or exc}") from None
+        if (st.st_mtime_ns, st.st_size) == self._stamp and self._source is not None:
+            return
+        text, stamp = read_snapshot_text(self.path)
         instances = parse_snapshot(text, self.schema, self.path, self.default_class)
         self._source = ListSource(self.schema, instances)
         self._stamp = stamp

@@ -25,6 +25,7 @@ import hmac
 import socket
 import socketserver
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -42,6 +43,7 @@ LISTEN_BACKLOG = 1024  # the kernel caps it at net.core.somaxconn (4096 by defau
 MAX_HEAD = 32 * 1024  # request line and headers together; more is 431
 LINGER_READ = 1.0  # a lingering close waits this long for more bytes, within the deadline
 RECV_SIZE = 65536
+_ABORTIVE = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +142,8 @@ class _Watchdog:
             for _, sock, flag in expired:
                 flag[0] = True
                 try:
+                    # Closing resets the connection, and drops what the kernel still queues.
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _ABORTIVE)
                     # The plain socket's shutdown: SSLSocket.shutdown would drop the TLS state.
                     # Both directions: a blocked recv returns, a blocked send fails.
                     socket.socket.shutdown(sock, socket.SHUT_RDWR)
@@ -288,6 +292,14 @@ class _Handler(socketserver.BaseRequestHandler):
             raise h11.RemoteProtocolError(f"unexpected {type(event).__name__}")
         self._request = event
         cfg = self.server.config
+        if event.http_version not in (b"1.0", b"1.1"):
+            raise _Reject(text_response(505, "HTTP/1.1 or HTTP/1.0 only"))
+        # h11 bounds only a head that is still incomplete; one that arrived whole in a read is
+        # measured here, so the bound is the same however the client split its bytes.
+        head = len(event.method) + len(event.target) + 12
+        head += sum(len(name) + len(value) + 4 for name, value in event.headers)
+        if head > MAX_HEAD:
+            raise _Reject(text_response(431, f"request head over {MAX_HEAD} bytes"))
         headers = dict(event.headers)  # h11 has merged repeated Content-Length already
         if b"transfer-encoding" in headers:
             raise _Reject(text_response(411, "chunked request bodies are not accepted"))

@@ -6,17 +6,23 @@ sockets, so what is checked is what a hostile client would see on the wire.
 
 from __future__ import annotations
 
+import base64
 import re
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from iscsiprf.serve.http import (
     LISTEN_BACKLOG,
+    BasicAuth,
     HttpRequest,
     HttpResponse,
     HttpServer,
@@ -351,3 +357,56 @@ def test_buffers_are_sent_in_order_and_whole() -> None:
     finally:
         a.close()
         b.close()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+def test_unauthenticated_drip_over_tls_releases_slots_by_the_deadline(tmp_path: Path) -> None:
+    """The attack as reported: TLS, Basic auth required, requests without credentials (401 with
+    Connection: close), then bytes dripped into the lingering close."""
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-keyout", str(tmp_path / "key.pem"),
+         "-out", str(tmp_path / "cert.pem")],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(str(tmp_path / "cert.pem"), str(tmp_path / "key.pem"))
+    client_ctx = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+    client_ctx.check_hostname = False
+    slots, deadline = 3, 2.0
+    stop = threading.Event()
+    codes: list[int] = []
+
+    def tls_drip(port: int) -> None:
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+        with client_ctx.wrap_socket(raw) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            codes.append(read_one(s)[0])
+            try:
+                while not stop.wait(0.3):
+                    s.sendall(b"X")
+            except OSError:
+                pass
+
+    auth = BasicAuth("monitor", "secret")
+    with serving(
+        max_connections=slots, read_timeout=1.0, request_deadline=deadline,
+        auth=auth, ssl_context=server_ctx,
+    ) as (port, _):  # fmt: skip
+        drippers = [threading.Thread(target=tls_drip, args=(port,)) for _ in range(slots)]
+        for t in drippers:
+            t.start()
+        try:
+            time.sleep(deadline + 1.0)
+            raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+            with client_ctx.wrap_socket(raw) as s:
+                token = base64.b64encode(b"monitor:secret").decode()
+                s.sendall(
+                    f"GET /ok HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\n\r\n".encode()
+                )
+                assert read_one(s) == (200, b"/ok:")
+        finally:
+            stop.set()
+            for t in drippers:
+                t.join(timeout=10)
+    assert codes == [401] * slots

@@ -508,7 +508,9 @@ class _ThreadingServer(socketserver.ThreadingTCPServer):
 
     def server_close(self) -> None:
         super().server_close()
-        self.watchdog.stop()
+        watchdog = getattr(self, "watchdog", None)  # None when binding failed in __init__
+        if watchdog is not None:
+            watchdog.stop()
 
 
 class HttpServer:

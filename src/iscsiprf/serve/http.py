@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from http import HTTPStatus
+from typing import Protocol
 
 import h11
 
@@ -44,6 +45,16 @@ MAX_HEAD = 32 * 1024  # request line and headers together; more is 431
 LINGER_READ = 1.0  # a lingering close waits this long for more bytes, within the deadline
 RECV_SIZE = 65536
 _ABORTIVE = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s
+
+
+class Authenticator(Protocol):
+    """What the server asks of an authentication scheme (Basic credentials, a web-config's
+    bcrypt users, …): the user an `Authorization` header proves, and the realm to challenge."""
+
+    @property
+    def realm(self) -> str: ...
+
+    def check(self, header: str | None) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +85,7 @@ class ServerConfig:
     read_timeout: float = 10.0  # one recv, and an idle keep-alive connection
     request_deadline: float = 30.0  # the whole request: headers, body, answer, lingering close
     max_connections: int = 64
-    auth: BasicAuth | None = None
+    auth: Authenticator | None = None
     ssl_context: ssl.SSLContext | None = None
 
 

@@ -10,7 +10,7 @@ from types import FrameType
 
 from .apps import cimxml_app, metrics_app
 from .cimxml_ops import DEFAULT_NAMESPACE, CimOperations
-from .http import App, BasicAuth, HttpServer, ServerConfig
+from .http import App, Authenticator, HttpServer, ServerConfig
 from .logs import log_event
 from .metrics import MetricsView
 from .signal_guard import SignalGuard
@@ -24,7 +24,7 @@ DEFAULT_METRICS = ("127.0.0.1", 9745)
 class ServeOptions:
     cimxml: tuple[str, int] = DEFAULT_CIMXML
     metrics: tuple[str, int] = DEFAULT_METRICS
-    auth: BasicAuth | None = None
+    auth: Authenticator | None = None
     ssl_context: ssl.SSLContext | None = None
     namespace: str = DEFAULT_NAMESPACE
     max_body: int = 1 << 20
@@ -83,7 +83,7 @@ class Service:
                 url=f"{s.scheme}://{host}:{port}",
                 host=host,
                 port=port,
-                auth=self.servers[0]._server.config.auth is not None,
+                auth=s.config.auth is not None,
             )
 
     def stop(self) -> None:

@@ -41,10 +41,14 @@ while True:
     ready, _, _ = select.select([0], [], [], left)
     if ready and not os.read(0, 64):
         sys.exit(0)  # ended in time
-sys.stderr.write(json.dumps({"level": "error", "event": "forced-stop", "pid": pid,
-    "reason": f"still running {grace:g} s after SIGTERM/SIGINT: the interpreter is held"}) + "\n")
-sys.stderr.flush()
+# Kill first: the log line could block on a full pipe or fail on a closed one.
 os.kill(pid, signal.SIGKILL)
+try:
+    sys.stderr.write(json.dumps({"level": "error", "event": "forced-stop", "pid": pid,
+        "reason": f"still running {grace:g} s after SIGTERM/SIGINT: the interpreter is held"}) + "\n")
+    sys.stderr.flush()
+except OSError:
+    pass
 """
 
 

@@ -8,7 +8,14 @@ run it times prometheus_client's own `generate_latest` on the same 1,000 instanc
 reference the `/metrics` writer is measured against — and checks that both texts parse to the
 same samples with prometheus_client's parser.
 
-    PYTHONPATH=src python bench/serve.py [--requests 10000] [--clients 16]
+Then the closed-loop goals of issue 14: 16 clients, each on one keep-alive connection, enumerate
+1,000 instances (a reply of about 2.5 MB) back to back for `--seconds` (10); and 50 keep-alive
+scrapers of `/metrics` on the same 1,000 instances. The reference for both is measured in the
+same run: a replay server (a separate process that answers every request with the reply bytes
+captured from iscsiprf, nothing else), driven by the same client code. The goal is
+p99 <= max(60 ms, 1.5 x the replay p99).
+
+    PYTHONPATH=src python bench/serve.py [--requests 10000] [--clients 16] [--seconds 10]
 """
 
 from __future__ import annotations
@@ -178,6 +185,138 @@ def run_load(server: Server, port: int, request: bytes, total: int, clients: int
     }
 
 
+REPLAY_SERVER = r"""
+import socket, sys, threading
+reply = open(sys.argv[1], "rb").read()
+lsock = socket.create_server(("127.0.0.1", 0), backlog=1024)
+print(lsock.getsockname()[1], flush=True)
+
+def serve(conn):
+    buf = b""
+    with conn:
+        while True:
+            while b"\r\n\r\n" not in buf:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                buf += chunk
+            head, _, buf = buf.partition(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            while len(buf) < length:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                buf += chunk
+            buf = buf[length:]
+            conn.sendall(reply)
+
+while True:
+    c, _ = lsock.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+"""
+
+
+class ReplayServer:
+    """The reference: a process that answers every request with the same reply bytes."""
+
+    def __init__(self, reply: bytes, tmp: Path) -> None:
+        path = tmp / "reply.bin"
+        path.write_bytes(reply)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", REPLAY_SERVER, str(path)], stdout=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout is not None
+        self.port = int(self.proc.stdout.readline())
+
+    def stop(self) -> None:
+        os.kill(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=20)
+
+
+def fetch_raw(port: int, request: bytes) -> bytes:
+    """One whole response (head and body) as the server sent it."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(request)
+        buf = bytearray()
+        while b"\r\n\r\n" not in buf:
+            buf += sock.recv(262144)
+        end = buf.index(b"\r\n\r\n") + 4
+        length = 0
+        for line in bytes(buf[:end]).decode("latin-1").split("\r\n"):
+            if line.lower().startswith("content-length:"):
+                length = int(line.split(":")[1])
+        while len(buf) < end + length:
+            buf += sock.recv(262144)
+        return bytes(buf[: end + length])
+
+
+def closed_loop(port: int, request: bytes, clients: int, seconds: float) -> dict[str, float]:
+    """`clients` keep-alive connections, each sending the request back to back for `seconds`."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    start = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def client() -> None:
+        sock = socket.create_connection(("127.0.0.1", port))
+        buf = bytearray()
+        local: list[float] = []
+        start.wait()
+        while time.perf_counter() < stop_at[0]:
+            t0 = time.perf_counter()
+            sock.sendall(request)
+            if read_response(sock, buf) != 200:
+                errors[0] += 1
+            local.append(time.perf_counter() - t0)
+        sock.close()
+        with lock:
+            latencies.extend(local)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    stop_at[0] = time.perf_counter() + seconds
+    start.wait()
+    for t in threads:
+        t.join()
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "errors": errors[0],
+        "rps": len(latencies) / seconds,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+    }
+
+
+def goal_case(
+    label: str, port: int, request: bytes, clients: int, seconds: float, tmp: Path
+) -> tuple[float, float]:
+    """Closed loop against iscsiprf and against a replay of its reply; (ours, replay) p99 ms."""
+    replay = ReplayServer(fetch_raw(port, request), tmp)
+    try:
+        ref = closed_loop(replay.port, request, clients, seconds)
+    finally:
+        replay.stop()
+    ours = closed_loop(port, request, clients, seconds)
+    goal = max(60.0, 1.5 * ref["p99_ms"])
+    for name, r in (("replay server (reference)", ref), ("iscsiprf serve", ours)):
+        print(
+            f"  {label}, {name:<26} {r['requests']:>6} req  {r['rps']:>7.1f} req/s  "
+            f"p50 {r['p50_ms']:>7.1f} ms  p99 {r['p99_ms']:>7.1f} ms  errors {r['errors']:.0f}"
+        )
+    verdict = "met" if ours["p99_ms"] <= goal else "NOT met"
+    print(
+        f"  → p99 {ours['p99_ms']:.1f} ms vs replay {ref['p99_ms']:.1f} ms "
+        f"({ours['p99_ms'] / ref['p99_ms']:.2f}×); goal ≤ max(60 ms, 1.5× replay) = {goal:.1f} ms: {verdict}"
+    )
+    return ours["p99_ms"], ref["p99_ms"]
+
+
 def show(label: str, r: dict[str, Any]) -> None:
     marks = r["rss_marks"][1:] or [r["rss_end"]]
     print(
@@ -225,11 +364,27 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=10_000)
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--reference-rounds", type=int, default=20)
+    ap.add_argument("--seconds", type=float, default=10.0, help="length of each closed loop")
+    ap.add_argument("--scrapers", type=int, default=50)
+    ap.add_argument("--goals-only", action="store_true", help="only the closed-loop goals")
     args = ap.parse_args()
     print(f"iscsiprf serve benchmark — {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
           f"{args.clients} concurrent clients, {args.requests} requests per case")  # fmt: skip
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        snap = Path(tmp) / "goal1000.json"
+        write_snapshot(snap, 1000)
+        server = Server(snap)
+        try:
+            print(f"Closed loops on 1,000 instances, {args.seconds:g} s each:")
+            goal_case(f"EnumerateInstances, {args.clients} clients", server.ports["cimxml"],
+                      enum_request(), args.clients, args.seconds, Path(tmp))  # fmt: skip
+            goal_case(f"/metrics, {args.scrapers} scrapers", server.ports["metrics"],
+                      SCRAPE_REQUEST, args.scrapers, args.seconds, Path(tmp))  # fmt: skip
+        finally:
+            server.stop()
+        if args.goals_only:
+            return
         for adapters in (1, 1000):
             snap = Path(tmp) / f"snap{adapters}.json"
             write_snapshot(snap, adapters)

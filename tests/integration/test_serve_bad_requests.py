@@ -258,3 +258,21 @@ def test_cimobject_header_must_name_the_request_namespace(served: ServeProcess) 
     req = cim_post(ENUM_BODY).replace(b"CIMObject: root%2Fwmi", b"CIMObject: ROOT/WMI")
     status, _, body = raw_http(served.port("cimxml"), req)
     assert status == 200 and body.count(b"<INSTANCENAME ") == 2
+
+
+@pytest.mark.parametrize("version", ["9.9", "2.0", "1", "one.zero", ""])
+def test_unsupported_protocol_version_is_501(served: ServeProcess, version: str) -> None:
+    body = ENUM_BODY.replace('PROTOCOLVERSION="1.0"', f'PROTOCOLVERSION="{version}"')
+    status, headers, _ = raw_http(served.port("cimxml"), cim_post(body))
+    assert status == 501 and headers["cimerror"] == "unsupported-protocol-version"
+    # The HTTP header of DSP0200 says the same thing the same way.
+    req = cim_post(ENUM_BODY, extra="CIMProtocolVersion: 9.9\r\n")
+    status, headers, _ = raw_http(served.port("cimxml"), req)
+    assert status == 501 and headers["cimerror"] == "unsupported-protocol-version"
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.1", "1.4"])
+def test_protocol_versions_1_x_are_served(served: ServeProcess, version: str) -> None:
+    body = ENUM_BODY.replace('PROTOCOLVERSION="1.0"', f'PROTOCOLVERSION="{version}"')
+    status, _, text = raw_http(served.port("cimxml"), cim_post(body))
+    assert status == 200 and text.count(b"<INSTANCENAME ") == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import ssl
 from pathlib import Path
 from typing import NoReturn
@@ -28,6 +29,13 @@ def parse_host_port(text: str, default_host: str = "127.0.0.1") -> tuple[str, in
     if not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ValueError(f"{text!r}: the port must be a number 0-65535")
     return host, int(port)
+
+
+def _seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """A positive, finite number of seconds, at most a day: `nan`, `inf`, 0 and less refused."""
+    if not (math.isfinite(value) and 0 < value <= 86400):
+        raise click.BadParameter(f"{value} is not a number of seconds in (0, 86400]")
+    return value
 
 
 def _address(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, int]:
@@ -71,11 +79,27 @@ def _address(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
 )
 @click.option("--namespace", default="root/wmi", show_default=True, help="CIM namespace served.")
 @click.option(
-    "--max-body", default=1 << 20, show_default=True, help="Largest request body (bytes)."
+    "--max-body",
+    default=1 << 20,
+    show_default=True,
+    type=click.IntRange(1, 1 << 30),
+    help="Largest request body (bytes, 1 to 1 GiB).",
 )
-@click.option("--read-timeout", default=10.0, show_default=True, help="Seconds one read may wait.")
 @click.option(
-    "--request-deadline", default=30.0, show_default=True, help="Seconds a whole request may take."
+    "--read-timeout",
+    default=10.0,
+    show_default=True,
+    type=float,
+    callback=_seconds,
+    help="Seconds one read may wait (0 < S <= 86400).",
+)
+@click.option(
+    "--request-deadline",
+    default=30.0,
+    show_default=True,
+    type=float,
+    callback=_seconds,
+    help="Seconds a whole request may hold its connection, answer included (0 < S <= 86400).",
 )
 def serve_cmd(
     source: SourceArgs,
@@ -92,7 +116,7 @@ def serve_cmd(
 ) -> None:
     """Serve the counters: CIM-XML for WBEM clients, /metrics for Prometheus."""
     from iscsiprf.serve.logs import setup_logging
-    from iscsiprf.serve.server import ServeOptions, run
+    from iscsiprf.serve.server import ListenError, ServeOptions, run
 
     auth = None
     if (user is None) != (password_file is None):
@@ -123,9 +147,9 @@ def serve_cmd(
     )
     try:
         run(instances, opts)
-    except OSError as e:
+    except ListenError as e:  # the address is taken or not ours: a problem of the input, exit 1
         instances.close()
-        fail(f"cannot listen: {e.strerror or e}")
+        fail(str(e), 1)
 
 
 @click.command("watch")

@@ -1,18 +1,30 @@
-"""The two HTTP apps: CIM-XML operations (DSP0200 over HTTP) and Prometheus `/metrics`."""
+"""The two HTTP apps: CIM-XML operations (DSP0200 over HTTP) and Prometheus `/metrics`.
+
+Both answer from a `RenderCache`: identical requests of one sampling generation share one
+rendering, and the shared bytes go out as they are (the response body is a tuple of buffers, the
+only per-client part of a CIM-XML answer — its MESSAGE ID — in a small buffer of its own).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from urllib.parse import unquote
 
-from .cimxml_ops import CimOperations, normalize_namespace
+from .cimxml_ops import CimOperations, normalize_namespace, supports_protocol_version
 from .cimxml_request import (
+    CimRequest,
     MultipleRequestsUnsupported,
     RequestInvalid,
     RequestNotWellFormed,
     parse_request,
 )
+from .cimxml_response import message_head
 from .http import App, HttpRequest, HttpResponse, text_response
 from .metrics import CONTENT_TYPE, MetricsView
+from .render_cache import RenderCache, source_generation
+
+_BLANK_HEAD = message_head("")
 
 CIMXML_CONTENT_TYPE = 'application/xml; charset="utf-8"'
 
@@ -24,7 +36,18 @@ def _cim_http_error(status: int, cim_error: str, detail: str) -> HttpResponse:
     return resp
 
 
-def cimxml_app(ops: CimOperations) -> App:
+def _operation_key(req: CimRequest) -> bytes:
+    """What the answer depends on, the MESSAGE ID aside (hashed: a body may be 1 MiB)."""
+    text = repr((req.method, req.intrinsic, req.namespace, req.params))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def cimxml_app(ops: CimOperations, cache: RenderCache | None = None) -> App:
+    cache = RenderCache() if cache is None else cache
+
+    def render(cim_req: CimRequest) -> bytes:
+        return ops.handle(dataclasses.replace(cim_req, message_id=""))
+
     def app(req: HttpRequest) -> HttpResponse:
         if req.method == "M-POST":
             # DSP0200 7.2.1: a server without M-POST answers 501 and the client retries with POST.
@@ -44,6 +67,15 @@ def cimxml_app(ops: CimOperations) -> App:
             return _cim_http_error(400, "request-not-valid", str(e))
         except MultipleRequestsUnsupported as e:
             return _cim_http_error(501, "multiple-requests-unsupported", str(e))
+        # DSP0200: a protocol version the server does not speak is 501, whether it is named in
+        # the message or in the CIMProtocolVersion header.
+        for version in (cim_req.protocol_version, req.headers.get("CIMProtocolVersion")):
+            if version is not None and not supports_protocol_version(version):
+                return _cim_http_error(
+                    501,
+                    "unsupported-protocol-version",
+                    f"protocol version {version!r} is not supported (1.x is)",
+                )
         method_header = req.headers.get("CIMMethod")
         if (
             method_header is not None
@@ -62,7 +94,11 @@ def cimxml_app(ops: CimOperations) -> App:
             return _cim_http_error(
                 400, "header-mismatch", "CIMObject header differs from the namespace"
             )
-        body = ops.handle(cim_req)
+        shared = cache.get(
+            _operation_key(cim_req), source_generation(ops.source), lambda: render(cim_req)
+        )
+        assert shared.startswith(_BLANK_HEAD)
+        body = (message_head(cim_req.message_id), memoryview(shared)[len(_BLANK_HEAD) :])
         resp = HttpResponse(200, body, CIMXML_CONTENT_TYPE, [("CIMOperation", "MethodResponse")])
         resp.log["cim_method"] = cim_req.method
         resp.log["namespace"] = cim_req.namespace
@@ -71,13 +107,15 @@ def cimxml_app(ops: CimOperations) -> App:
     return app
 
 
-def metrics_app(view: MetricsView) -> App:
+def metrics_app(view: MetricsView, cache: RenderCache | None = None) -> App:
+    cache = RenderCache(max_entries=1) if cache is None else cache
+
     def app(req: HttpRequest) -> HttpResponse:
         path = req.path.split("?", 1)[0]
         if req.method not in ("GET", "HEAD"):
             return text_response(405, "GET /metrics", [("Allow", "GET, HEAD")])
         if path == "/metrics":
-            body = view.render_text()
+            body = cache.get("metrics", source_generation(view.source), view.render_text)
             return HttpResponse(200, b"" if req.method == "HEAD" else body, CONTENT_TYPE)
         if path == "/":
             return text_response(200, "iscsiprf exporter: see /metrics")

@@ -9,6 +9,7 @@ as WMI does for a read-only data block.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -40,6 +41,15 @@ CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED = 14
 CIM_ERR_INVALID_QUERY = 15
 
 DEFAULT_NAMESPACE = "root/wmi"
+
+# DSP0200: a MESSAGE's PROTOCOLVERSION is "M.N"; this server speaks protocol 1.x (1.0-1.4 differ
+# only in what is optional). Any other version is HTTP 501, `CIMError: unsupported-protocol-version`.
+_PROTOCOL_VERSION = re.compile(r"1\.[0-9]+")
+
+
+def supports_protocol_version(version: str) -> bool:
+    return _PROTOCOL_VERSION.fullmatch(version.strip()) is not None
+
 
 _WRITE_OPERATIONS = frozenset(
     name.lower()

@@ -360,12 +360,16 @@ class InstanceRenderer:
 # --- envelope -----------------------------------------------------------------------------------
 
 
-def _message(message_id: str, inner: Sequence[bytes]) -> bytes:
-    head = (
+def message_head(message_id: str) -> bytes:
+    """Everything before the response proper; the only part that depends on the message ID."""
+    return (
         f'{XML_DECL}<CIM CIMVERSION="2.0" DTDVERSION="2.0">'
         f'<MESSAGE ID="{attr(message_id)}" PROTOCOLVERSION="1.0"><SIMPLERSP>'
     ).encode()
-    return b"".join([head, *inner, b"</SIMPLERSP></MESSAGE></CIM>\n"])
+
+
+def _message(message_id: str, inner: Sequence[bytes]) -> bytes:
+    return b"".join([message_head(message_id), *inner, b"</SIMPLERSP></MESSAGE></CIM>\n"])
 
 
 def imethod_response(message_id: str, method: str, items: Sequence[bytes] | None) -> bytes:

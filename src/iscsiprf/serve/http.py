@@ -1,21 +1,31 @@
 """A small threaded HTTP/1.1 server for untrusted clients, shared by the CIM-XML and metrics apps.
 
-What it guards against: bodies over a size limit (413 before reading them), clients that send
-slowly (a per-read timeout and a whole-request deadline kept by one watchdog thread → 408),
-too many connections (503), missing or wrong credentials when Basic auth is configured (401).
-TLS is negotiated in the connection's own thread, so a stalled handshake blocks nobody else.
-An app is a function from `HttpRequest` to `HttpResponse`; it never sees sockets.
+The HTTP/1.1 framing (request line, headers, Content-Length, keep-alive, pipelining) is h11's:
+a maintained, strict, sans-I/O implementation, so a duplicate or malformed `Content-Length`, an
+illegal header or a request smuggled behind another is a 400 decided by a parser written for
+exactly that. Around it, this module keeps the guards h11 leaves to its user:
+
+* bodies over a size limit get 413 before they are read; chunked bodies get 411;
+* a per-read timeout, and a whole-request deadline that also covers the answer and the
+  lingering close: from its first byte, a request holds its connection slot at most
+  `request_deadline` seconds (a watchdog thread shuts the socket down at that moment, whatever
+  the connection is doing) → 408 when the request itself was too slow;
+* too many connections → 503; missing or wrong credentials when Basic auth is configured → 401;
+* TLS is negotiated in the connection's own thread, so a stalled handshake blocks nobody else.
+
+An app is a function from `HttpRequest` to `HttpResponse`; it never sees sockets. A response body
+may be a tuple of byte buffers: they go to the socket as they are (one `sendmsg`), so a large
+shared rendering is never copied per client.
 """
 
 from __future__ import annotations
 
 import base64
 import hmac
-import http.client
-import io
 import socket
 import socketserver
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -23,11 +33,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from http import HTTPStatus
-from typing import cast
+from typing import Protocol
+
+import h11
 
 from .logs import log_event, log_record
 
 SERVER_NAME = "iscsiprf"
+LISTEN_BACKLOG = 1024  # the kernel caps it at net.core.somaxconn (4096 by default)
+MAX_HEAD = 32 * 1024  # request line and headers together; more is 431
+LINGER_READ = 1.0  # a lingering close waits this long for more bytes, within the deadline
+RECV_SIZE = 65536
+_ABORTIVE = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s
+
+
+class Authenticator(Protocol):
+    """What the server asks of an authentication scheme (Basic credentials, a web-config's
+    bcrypt users, …): the user an `Authorization` header proves, and the realm to challenge."""
+
+    @property
+    def realm(self) -> str: ...
+
+    def check(self, header: str | None) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +83,9 @@ class ServerConfig:
     port: int = 0
     max_body: int = 1 << 20  # CIM-XML requests are a few KiB
     read_timeout: float = 10.0  # one recv, and an idle keep-alive connection
-    request_deadline: float = 30.0  # the whole request, headers and body
+    request_deadline: float = 30.0  # the whole request: headers, body, answer, lingering close
     max_connections: int = 64
-    auth: BasicAuth | None = None
+    auth: Authenticator | None = None
     ssl_context: ssl.SSLContext | None = None
 
 
@@ -72,13 +99,22 @@ class HttpRequest:
     user: str | None = None
 
 
+Chunk = bytes | memoryview
+
+
 @dataclass(slots=True)
 class HttpResponse:
     status: int
-    body: bytes = b""
+    body: bytes | tuple[Chunk, ...] = b""  # a tuple is sent buffer by buffer, never joined
     content_type: str = "text/plain; charset=utf-8"
     headers: list[tuple[str, str]] = field(default_factory=list)
     log: dict[str, object] = field(default_factory=dict)  # extra fields for the access log
+
+    def parts(self) -> tuple[Chunk, ...]:
+        return (self.body,) if isinstance(self.body, bytes) else self.body
+
+    def length(self) -> int:
+        return sum(len(p) for p in self.parts())
 
 
 App = Callable[[HttpRequest], HttpResponse]
@@ -91,7 +127,7 @@ def text_response(
 
 
 class _Watchdog:
-    """One thread that cuts the read side of connections whose request overran its deadline."""
+    """One thread that shuts down the sockets of connections whose deadline has passed."""
 
     def __init__(self) -> None:
         self._deadlines: dict[int, tuple[float, socket.socket, list[bool]]] = {}
@@ -109,7 +145,7 @@ class _Watchdog:
             self._deadlines.pop(id(sock), None)
 
     def _run(self) -> None:
-        while not self._stop.wait(0.25):
+        while not self._stop.wait(0.1):
             now = time.monotonic()
             with self._lock:
                 late = [k for k, (d, _, _) in self._deadlines.items() if d <= now]
@@ -117,8 +153,11 @@ class _Watchdog:
             for _, sock, flag in expired:
                 flag[0] = True
                 try:
+                    # Closing resets the connection, and drops what the kernel still queues.
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _ABORTIVE)
                     # The plain socket's shutdown: SSLSocket.shutdown would drop the TLS state.
-                    socket.socket.shutdown(sock, socket.SHUT_RD)
+                    # Both directions: a blocked recv returns, a blocked send fails.
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
                 except OSError:
                     pass
 
@@ -130,179 +169,316 @@ class _RequestTimeout(Exception):
     pass
 
 
-class _Handler(socketserver.StreamRequestHandler):
+class _Reject(Exception):
+    """A request answered without reaching the app; the connection closes after it."""
+
+    def __init__(self, response: HttpResponse) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def _reason(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""
+
+
+def _http_date() -> str:
+    return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())
+
+
+def _sendmsg_all(
+    sock: socket.socket, parts: list[Chunk], until: float, read_timeout: float
+) -> None:
+    """Send every buffer, in order, without joining them; all of it by `until`."""
+    views = [memoryview(p).cast("B") for p in parts if len(p)]
+    while views:
+        remaining = until - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("deadline passed while sending")
+        sock.settimeout(min(read_timeout, remaining))
+        if isinstance(sock, ssl.SSLSocket):  # TLS has no sendmsg; it copies into records anyway
+            sock.sendall(views.pop(0))
+            continue
+        sent = sock.sendmsg(views[:512])  # IOV_MAX is 1024 on Linux
+        while sent and views:
+            first = len(views[0])
+            if sent >= first:
+                sent -= first
+                views.pop(0)
+            else:
+                views[0] = views[0][sent:]
+                sent = 0
+
+
+class _Handler(socketserver.BaseRequestHandler):
     server: _ThreadingServer
-    rbufsize = 64 * 1024
 
     def setup(self) -> None:
         cfg = self.server.config
-        self.request.settimeout(cfg.read_timeout)
+        self.sock: socket.socket = self.request
+        self.sock.settimeout(cfg.read_timeout)
         self.client = f"{self.client_address[0]}:{self.client_address[1]}"
         if cfg.ssl_context is not None:
-            raw = self.request
+            raw = self.sock
             self.server.watchdog.arm(raw, time.monotonic() + cfg.read_timeout, [False])
             try:
-                self.request = cfg.ssl_context.wrap_socket(raw, server_side=True)
+                self.sock = cfg.ssl_context.wrap_socket(raw, server_side=True)
             finally:
                 self.server.watchdog.disarm(raw)
-        super().setup()
+        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+        # A pipelined request already parsed (or the error parsing it).
+        self._pending: h11.Event | h11.RemoteProtocolError | None = None
+        self._request: h11.Request | None = None  # the request being answered
 
     def handle(self) -> None:
         try:
             while self._one_request():
-                pass
-        except (ConnectionError, ssl.SSLError, OSError) as e:
+                self.h11.start_next_cycle()
+        except (ConnectionError, ssl.SSLError, OSError, h11.LocalProtocolError) as e:
             log_event("connection-error", client=self.client, server=self.server.name, error=str(e))
+        finally:
+            self.server.watchdog.disarm(self.sock)
 
-    def _send(self, resp: HttpResponse, keep_alive: bool) -> None:
-        reason = (
-            HTTPStatus(resp.status).phrase if resp.status in HTTPStatus._value2member_map_ else ""
-        )
-        lines = [
-            f"HTTP/1.1 {resp.status} {reason}",
-            f"Server: {SERVER_NAME}",
-            f"Date: {time.strftime('%a, %d %b %Y %H:%M:%S GMT', time.gmtime())}",
-            f"Content-Type: {resp.content_type}",
-            f"Content-Length: {len(resp.body)}",
-            *(f"{k}: {v}" for k, v in resp.headers),
-        ]
-        if not keep_alive:
-            lines.append("Connection: close")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        if len(resp.body) < 65536:
-            self.wfile.write(head + resp.body)
-        else:
-            self.wfile.write(head)
-            self.wfile.write(resp.body)
+    def finish(self) -> None:
+        if self.sock is not self.request:  # TLS: close the wrapper too (the server closes the raw)
+            try:
+                self.sock.close()
+            except OSError:
+                pass
 
-    def _drain(self) -> None:
-        """Lingering close: read what the client still sends (bounded), so that closing with
-        unread data does not reset the connection before the client has read our answer."""
+    # --- reading -------------------------------------------------------------------------------
+
+    def _await_request(self) -> bool:
+        """Wait (read timeout) for the next request's first byte; False: the client is gone."""
         try:
-            self.connection.shutdown(socket.SHUT_WR)
-            self.connection.settimeout(1.0)
+            event = self.h11.next_event()
+        except h11.RemoteProtocolError as e:
+            self._pending = e  # pipelined garbage: answered as this request
+            return True
+        if isinstance(event, h11.Event):
+            self._pending = event  # pipelined: already here
+            return True
+        self._pending = None
+        try:
+            self.sock.settimeout(self.server.config.read_timeout)
+            data = self.sock.recv(RECV_SIZE)
+        except OSError:  # timeout, reset, TLS alert: the client is gone
+            return False
+        if not data:
+            return False
+        self.h11.receive_data(data)
+        return True
+
+    def _next_event(self, until: float, flag: list[bool]) -> h11.Event:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            if isinstance(pending, h11.RemoteProtocolError):
+                raise pending
+            return pending
+        while True:
+            event = self.h11.next_event()
+            if isinstance(event, h11.Event):
+                return event
+            if event is h11.PAUSED:
+                raise h11.RemoteProtocolError("request after an unfinished one")
+            remaining = until - time.monotonic()
+            if remaining <= 0 or flag[0]:
+                raise _RequestTimeout
+            self.sock.settimeout(min(self.server.config.read_timeout, remaining))
+            try:
+                data = self.sock.recv(RECV_SIZE)
+            except TimeoutError:
+                raise _RequestTimeout from None
+            if flag[0]:
+                raise _RequestTimeout
+            self.h11.receive_data(data)
+
+    def _read_request(self, until: float, flag: list[bool]) -> tuple[h11.Request, bytes] | None:
+        event = self._next_event(until, flag)
+        if isinstance(event, h11.ConnectionClosed):
+            return None
+        if not isinstance(event, h11.Request):
+            raise h11.RemoteProtocolError(f"unexpected {type(event).__name__}")
+        self._request = event
+        cfg = self.server.config
+        if event.http_version not in (b"1.0", b"1.1"):
+            raise _Reject(text_response(505, "HTTP/1.1 or HTTP/1.0 only"))
+        # h11 bounds only a head that is still incomplete; one that arrived whole in a read is
+        # measured here, so the bound is the same however the client split its bytes.
+        head = len(event.method) + len(event.target) + 12
+        head += sum(len(name) + len(value) + 4 for name, value in event.headers)
+        if head > MAX_HEAD:
+            raise _Reject(text_response(431, f"request head over {MAX_HEAD} bytes"))
+        headers = dict(event.headers)  # h11 has merged repeated Content-Length already
+        if b"transfer-encoding" in headers:
+            raise _Reject(text_response(411, "chunked request bodies are not accepted"))
+        length_text = headers.get(b"content-length")
+        method = event.method.decode("latin-1")
+        if length_text is None and method in ("POST", "M-POST", "PUT"):
+            raise _Reject(text_response(411, "Content-Length required"))
+        length = int(length_text or b"0")  # h11 checked it is digits only
+        if length > cfg.max_body:
+            raise _Reject(text_response(413, f"request body over {cfg.max_body} bytes"))
+        if self.h11.they_are_waiting_for_100_continue:
+            self._send_raw(
+                [
+                    self.h11.send(
+                        h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")
+                    )
+                    or b""
+                ],
+                until,
+            )
+        body = bytearray()
+        while True:
+            event = self._next_event(until, flag)
+            if isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                return self._request, bytes(body)
+            else:
+                raise h11.RemoteProtocolError("request body ended early")
+
+    # --- one exchange --------------------------------------------------------------------------
+
+    def _one_request(self) -> bool:
+        """Read, answer and (when the connection ends) linger; True to keep the connection."""
+        if not self._await_request():
+            return False
+        cfg = self.server.config
+        started = time.monotonic()
+        deadline = started + cfg.request_deadline
+        # The answer and the lingering close need a moment inside the deadline too.
+        read_by = deadline - min(1.0, cfg.request_deadline / 4)
+        flag = [False]
+        self.server.watchdog.arm(self.sock, deadline, flag)
+        log: dict[str, object] = {"client": self.client, "server": self.server.name}
+        self._request = None
+        try:
+            got = self._read_request(read_by, flag)
+            if got is None:
+                return False
+            request, body = got
+            resp, close = self._respond(request, body), False
+        except _RequestTimeout:
+            resp, close = text_response(408, "request timed out"), True
+            log["slow_client"] = True
+        except _Reject as r:
+            resp, close = r.response, True
+        except h11.RemoteProtocolError as e:
+            resp, close = text_response(e.error_status_hint, f"bad request: {e}"), True
+        if self._request is not None:
+            log.update(method=self._request.method.decode("latin-1"),
+                       path=self._request.target.decode("latin-1"))  # fmt: skip
+        log.update(status=resp.status, bytes=resp.length(), **resp.log)
+        try:
+            keep = self._send(resp, deadline, close)
+            if not keep:
+                self._linger(deadline)
+        finally:
+            log["ms"] = round((time.monotonic() - started) * 1000, 2)
+            log_record("request", log)
+        if keep:
+            self.server.watchdog.disarm(self.sock)
+        return keep
+
+    def _respond(self, request: h11.Request, body: bytes) -> HttpResponse:
+        cfg = self.server.config
+        headers = Message()
+        for name, value in request.headers:
+            headers[name.decode("latin-1")] = value.decode("latin-1")
+        user = None
+        if cfg.auth is not None:
+            user = cfg.auth.check(headers.get("Authorization"))
+            if user is None:
+                www = f'Basic realm="{cfg.auth.realm}"'
+                return text_response(401, "authentication required", [("WWW-Authenticate", www)])
+        req = HttpRequest(
+            request.method.decode("latin-1"),
+            request.target.decode("latin-1"),
+            headers,
+            body,
+            self.client,
+            user,
+        )
+        try:
+            return self.server.app(req)
+        except Exception as e:  # an app bug must cost one request, not the server
+            log_event("app-error", level=40, client=self.client, error=repr(e))
+            return text_response(500, "internal error")
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def _send(self, resp: HttpResponse, deadline: float, close: bool) -> bool:
+        """Send the response; True when the connection stays open for another request."""
+        parts = resp.parts()
+        headers = [
+            ("Server", SERVER_NAME),
+            ("Date", _http_date()),
+            ("Content-Type", resp.content_type),
+            ("Content-Length", str(sum(len(p) for p in parts))),
+            *resp.headers,
+        ]
+        if close:
+            headers.append(("Connection", "close"))
+        event = h11.Response(status_code=resp.status, headers=headers, reason=_reason(resp.status))
+        try:
+            out: list[Chunk] = [self.h11.send(event) or b""]
+            for p in parts:
+                data = h11.Data(data=p)  # type: ignore[arg-type]  # any buffer passes through
+                out.extend(self.h11.send_with_data_passthrough(data) or ())
+            out.append(self.h11.send(h11.EndOfMessage()) or b"")
+        except h11.LocalProtocolError:
+            # h11 would not frame an answer here (the request broke the protocol): answer plainly.
+            out = [
+                f"HTTP/1.1 {resp.status} {_reason(resp.status).decode()}\r\nServer: {SERVER_NAME}\r\n"
+                f"Content-Type: {resp.content_type}\r\nContent-Length: {resp.length()}\r\n"
+                "Connection: close\r\n\r\n".encode("latin-1"),
+                *parts,
+            ]
+            self._send_raw(out, deadline)
+            return False
+        self._send_raw(out, deadline)
+        return not close and self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE
+
+    def _send_raw(self, parts: list[Chunk], until: float) -> None:
+        _sendmsg_all(self.sock, parts, until, self.server.config.read_timeout)
+
+    def _linger(self, deadline: float) -> None:
+        """Lingering close: read what the client still sends (bounded in bytes and by the
+        request's deadline), so that closing with unread data does not reset the connection
+        before the client has read our answer."""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
             budget = 4 * self.server.config.max_body
             while budget > 0:
-                chunk = self.connection.recv(65536)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.sock.settimeout(min(LINGER_READ, remaining))
+                chunk = self.sock.recv(RECV_SIZE)
                 if not chunk:
                     break
                 budget -= len(chunk)
         except (OSError, ValueError):
             pass
 
-    def _read_head(self, flag: list[bool]) -> tuple[str, str, str, Message] | None:
-        line = self.rfile.readline(8193)
-        if flag[0]:
-            raise _RequestTimeout
-        if not line:
-            return None
-        if len(line) > 8192:
-            raise ValueError("request line too long")
-        parts = line.decode("latin-1").rstrip("\r\n").split()
-        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            raise ValueError("malformed request line")
-        try:
-            headers = http.client.parse_headers(self.rfile)
-        except http.client.HTTPException as e:
-            raise ValueError(f"bad headers: {type(e).__name__}") from None
-        if flag[0]:
-            raise _RequestTimeout
-        return parts[0], parts[1], parts[2], headers
-
-    def _one_request(self) -> bool:
-        cfg = self.server.config
-        try:
-            # Wait for a request; idle keep-alive connections end here quietly.
-            if not cast(io.BufferedReader, self.rfile).peek(1):
-                return False
-        except TimeoutError:
-            return False
-        started = time.monotonic()
-        flag = [False]
-        self.server.watchdog.arm(self.connection, started + cfg.request_deadline, flag)
-        log: dict[str, object] = {"client": self.client, "server": self.server.name}
-        try:
-            try:
-                head = self._read_head(flag)
-                if head is None:
-                    return False
-                method, path, version, headers = head
-                log.update(method=method, path=path)
-                resp, keep = self._respond(method, path, version, headers, flag)
-            except (_RequestTimeout, TimeoutError):
-                resp, keep = text_response(408, "request timed out"), False
-                log["slow_client"] = True
-            except ValueError as e:
-                resp, keep = text_response(400, f"bad request: {e}"), False
-        finally:
-            self.server.watchdog.disarm(self.connection)
-        log.update(status=resp.status, bytes=len(resp.body), **resp.log)
-        try:
-            self._send(resp, keep)
-            if not keep:
-                self._drain()
-        finally:
-            log["ms"] = round((time.monotonic() - started) * 1000, 2)
-            log_record("request", log)
-        return keep
-
-    def _respond(
-        self, method: str, path: str, version: str, headers: Message, flag: list[bool]
-    ) -> tuple[HttpResponse, bool]:
-        cfg = self.server.config
-        keep = version == "HTTP/1.1" and headers.get("Connection", "").lower() != "close"
-        if headers.get("Transfer-Encoding"):
-            return text_response(411, "chunked request bodies are not accepted"), False
-        length_text = headers.get("Content-Length")
-        if length_text is None:
-            length = 0
-            if method in ("POST", "M-POST", "PUT"):
-                return text_response(411, "Content-Length required"), False
-        else:
-            try:
-                length = int(length_text)
-                if length < 0:
-                    raise ValueError
-            except ValueError:
-                return text_response(400, "bad Content-Length"), False
-        if length > cfg.max_body:
-            return text_response(413, f"request body over {cfg.max_body} bytes"), False
-        if headers.get("Expect", "").lower() == "100-continue":
-            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        body = self.rfile.read(length) if length else b""
-        if flag[0]:
-            raise _RequestTimeout
-        if len(body) != length:
-            return text_response(400, "request body shorter than Content-Length"), False
-        user = None
-        if cfg.auth is not None:
-            user = cfg.auth.check(headers.get("Authorization"))
-            if user is None:
-                www = f'Basic realm="{cfg.auth.realm}"'
-                return text_response(
-                    401, "authentication required", [("WWW-Authenticate", www)]
-                ), keep
-        req = HttpRequest(method, path, headers, body, self.client, user)
-        try:
-            resp = self.server.app(req)
-        except Exception as e:  # an app bug must cost one request, not the server
-            log_event("app-error", level=40, client=self.client, error=repr(e))
-            resp = text_response(500, "internal error")
-        return resp, keep
-
 
 class _ThreadingServer(socketserver.ThreadingTCPServer):
-    daemon_threads = True
+    daemon_threads = True  # a connection thread never keeps the process alive
     allow_reuse_address = True
     block_on_close = False
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, name: str, config: ServerConfig, app: App) -> None:
         self.name = name
         self.config = config
         self.app = app
-        self.watchdog = _Watchdog()
         self._slots = threading.BoundedSemaphore(config.max_connections)
         super().__init__((config.host, config.port), _Handler)
+        self.watchdog = _Watchdog()  # only once the address is bound: nothing to stop otherwise
 
     def process_request(
         self, request: socket.socket | tuple[bytes, socket.socket], client_address: object
@@ -319,7 +495,11 @@ class _ThreadingServer(socketserver.ThreadingTCPServer):
             self.shutdown_request(request)
             log_event("connection-refused", server=self.name, reason="too many connections")
             return
-        super().process_request(request, client_address)
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # no thread started: give the slot back
+            self._slots.release()
+            raise
 
     def process_request_thread(
         self, request: socket.socket | tuple[bytes, socket.socket], client_address: object
@@ -339,7 +519,9 @@ class _ThreadingServer(socketserver.ThreadingTCPServer):
 
     def server_close(self) -> None:
         super().server_close()
-        self.watchdog.stop()
+        watchdog = getattr(self, "watchdog", None)  # None when binding failed in __init__
+        if watchdog is not None:
+            watchdog.stop()
 
 
 class HttpServer:
@@ -359,16 +541,23 @@ class HttpServer:
     def scheme(self) -> str:
         return "https" if self._server.config.ssl_context is not None else "http"
 
+    @property
+    def config(self) -> ServerConfig:
+        return self._server.config
+
     def start(self) -> None:
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.2},
             name=f"http-{self.name}",
+            daemon=True,
         )
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
+        # shutdown() waits for serve_forever to end: only ask when it was started.
+        if self._thread is not None:
+            self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -10,9 +10,10 @@ from types import FrameType
 
 from .apps import cimxml_app, metrics_app
 from .cimxml_ops import DEFAULT_NAMESPACE, CimOperations
-from .http import BasicAuth, HttpServer, ServerConfig
+from .http import App, Authenticator, HttpServer, ServerConfig
 from .logs import log_event
 from .metrics import MetricsView
+from .signal_guard import SignalGuard
 from .source import InstanceSource
 
 DEFAULT_CIMXML = ("127.0.0.1", 5988)
@@ -23,12 +24,24 @@ DEFAULT_METRICS = ("127.0.0.1", 9745)
 class ServeOptions:
     cimxml: tuple[str, int] = DEFAULT_CIMXML
     metrics: tuple[str, int] = DEFAULT_METRICS
-    auth: BasicAuth | None = None
+    auth: Authenticator | None = None
     ssl_context: ssl.SSLContext | None = None
     namespace: str = DEFAULT_NAMESPACE
     max_body: int = 1 << 20
     read_timeout: float = 10.0
     request_deadline: float = 30.0
+
+
+class ListenError(Exception):
+    """An endpoint could not bind its address; the message names it."""
+
+
+def _open_server(name: str, config: ServerConfig, app: App) -> HttpServer:
+    try:
+        return HttpServer(name, config, app)
+    except OSError as e:
+        host = f"[{config.host}]" if ":" in config.host else config.host
+        raise ListenError(f"cannot listen on {host}:{config.port}: {e.strerror or e}") from None
 
 
 def _config(addr: tuple[str, int], opts: ServeOptions) -> ServerConfig:
@@ -50,13 +63,13 @@ class Service:
         self.source = source
         ops = CimOperations(source, namespace=opts.namespace, host=opts.cimxml[0])
         self.metrics_view = MetricsView(source)
-        self.servers = [HttpServer("cimxml", _config(opts.cimxml, opts), cimxml_app(ops))]
+        self.servers = [_open_server("cimxml", _config(opts.cimxml, opts), cimxml_app(ops))]
         try:
             self.servers.append(
-                HttpServer("metrics", _config(opts.metrics, opts), metrics_app(self.metrics_view))
+                _open_server("metrics", _config(opts.metrics, opts), metrics_app(self.metrics_view))
             )
-        except OSError:
-            self.servers[0].stop()
+        except ListenError:
+            self.servers[0].stop()  # bound but never started: closes at once
             raise
         self._stopped = False
 
@@ -70,7 +83,7 @@ class Service:
                 url=f"{s.scheme}://{host}:{port}",
                 host=host,
                 port=port,
-                auth=self.servers[0]._server.config.auth is not None,
+                auth=s.config.auth is not None,
             )
 
     def stop(self) -> None:
@@ -84,7 +97,14 @@ class Service:
 
 
 def run(source: InstanceSource, opts: ServeOptions) -> None:
-    """Serve until SIGTERM or SIGINT, then shut down cleanly."""
+    """Serve until SIGTERM or SIGINT, then shut down cleanly.
+
+    The handler only sets an event the main thread waits on (in slices, so the interpreter runs
+    the handler promptly); connection threads are daemons and every join is bounded. A request
+    that holds the interpreter lock inside C code can still keep the main thread from running
+    the handler at all: the `SignalGuard` process ends the server then (SIGKILL after a grace
+    period), so SIGTERM always stops it within seconds.
+    """
     done = threading.Event()
     received: list[str] = []
 
@@ -93,14 +113,18 @@ def run(source: InstanceSource, opts: ServeOptions) -> None:
         done.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-    service = Service(source, opts)
+    guard = SignalGuard.start()
     try:
-        service.start()
-        log_event("ready", source=str(source.health().get("source", type(source).__name__)))
-        while not done.wait(1.0):
-            pass
-        log_event("shutdown", signal=received[0] if received else "")
+        service = Service(source, opts)
+        try:
+            service.start()
+            log_event("ready", source=str(source.health().get("source", type(source).__name__)))
+            while not done.wait(0.5):
+                pass
+            log_event("shutdown", signal=received[0] if received else "")
+        finally:
+            service.stop()
     finally:
-        service.stop()
+        guard.stop()
         for s, h in previous.items():
             signal.signal(s, h)

@@ -116,6 +116,12 @@ class SnapshotSource:
         self._reload()
         return self._by_key.get((class_name.lower(), instance_name.lower()))
 
+    def generation(self) -> tuple[tuple[int, int] | None, int]:
+        """Changes whenever what this source serves may have changed (file or error count);
+        the servers share one rendering per generation (serve/render_cache.py)."""
+        self._reload()
+        return self._stamp, self._errors
+
     def health(self) -> Mapping[str, Any]:
         return {
             "source": f"snapshot {self._path}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from html import escape
 from urllib.parse import unquote
 
 from .cimxml_ops import CimOperations, normalize_namespace
@@ -12,7 +14,7 @@ from .cimxml_request import (
     parse_request,
 )
 from .http import App, HttpRequest, HttpResponse, text_response
-from .metrics import CONTENT_TYPE, MetricsView
+from .metrics import CONTENT_TYPE, MetricsView, render_exporter_text
 
 CIMXML_CONTENT_TYPE = 'application/xml; charset="utf-8"'
 
@@ -77,10 +79,29 @@ def metrics_app(view: MetricsView) -> App:
         if req.method not in ("GET", "HEAD"):
             return text_response(405, "GET /metrics", [("Allow", "GET, HEAD")])
         if path == "/metrics":
+            started = time.perf_counter()
             body = view.render_text()
+            try:
+                health = view.source.health()
+            except Exception:  # the scrape itself already reported collector_up 0
+                health = {}
+            body += render_exporter_text(health, time.perf_counter() - started)
             return HttpResponse(200, b"" if req.method == "HEAD" else body, CONTENT_TYPE)
         if path == "/":
-            return text_response(200, "iscsiprf exporter: see /metrics")
+            return HttpResponse(200, _landing_page(view), "text/html; charset=utf-8")
         return text_response(404, "not found; try /metrics")
 
     return app
+
+
+def _landing_page(view: MetricsView) -> bytes:
+    """What exporters answer on `/`: a short page linking the metrics."""
+    from iscsiprf import __version__
+
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>iscsiprf exporter</title>'
+        "</head><body><h1>iscsiprf exporter</h1>"
+        f"<p>MSiSCSI_MMIPSECStats and MSiSCSI_QMIPSECStats counters, version {escape(__version__)}"
+        f" ({len(view.families)} counter families).</p>"
+        '<p><a href="/metrics">Metrics</a></p></body></html>\n'
+    ).encode()

@@ -23,11 +23,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from http import HTTPStatus
-from typing import cast
+from typing import Protocol, cast
 
 from .logs import log_event, log_record
 
 SERVER_NAME = "iscsiprf"
+
+
+class Authenticator(Protocol):
+    """What the server asks of an authentication scheme (`BasicAuth`, webconfig's `BcryptAuth`)."""
+
+    @property
+    def realm(self) -> str: ...
+
+    def check(self, header: str | None) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +67,7 @@ class ServerConfig:
     read_timeout: float = 10.0  # one recv, and an idle keep-alive connection
     request_deadline: float = 30.0  # the whole request, headers and body
     max_connections: int = 64
-    auth: BasicAuth | None = None
+    auth: Authenticator | None = None
     ssl_context: ssl.SSLContext | None = None
 
 
@@ -358,6 +367,10 @@ class HttpServer:
     @property
     def scheme(self) -> str:
         return "https" if self._server.config.ssl_context is not None else "http"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> None:
         self._thread = threading.Thread(

@@ -5,14 +5,16 @@ from __future__ import annotations
 import signal
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from types import FrameType
 
 from .apps import cimxml_app, metrics_app
 from .cimxml_ops import DEFAULT_NAMESPACE, CimOperations
-from .http import BasicAuth, HttpServer, ServerConfig
+from .http import Authenticator, HttpServer, ServerConfig
 from .logs import log_event
 from .metrics import MetricsView
+from .sdnotify import Notifier
 from .source import InstanceSource
 
 DEFAULT_CIMXML = ("127.0.0.1", 5988)
@@ -23,12 +25,15 @@ DEFAULT_METRICS = ("127.0.0.1", 9745)
 class ServeOptions:
     cimxml: tuple[str, int] = DEFAULT_CIMXML
     metrics: tuple[str, int] = DEFAULT_METRICS
-    auth: BasicAuth | None = None
+    auth: Authenticator | None = None
     ssl_context: ssl.SSLContext | None = None
     namespace: str = DEFAULT_NAMESPACE
     max_body: int = 1 << 20
     read_timeout: float = 10.0
     request_deadline: float = 30.0
+    # READY=1 waits this long for the source's first sample; a live collector whose daemon is
+    # down takes none, and the exporter must still come up to say so (Active = FALSE).
+    first_sample_timeout: float = 5.0
 
 
 def _config(addr: tuple[str, int], opts: ServeOptions) -> ServerConfig:
@@ -73,6 +78,10 @@ class Service:
                 auth=self.servers[0]._server.config.auth is not None,
             )
 
+    def alive(self) -> bool:
+        """Every endpoint's accept loop still runs (what a watchdog ping vouches for)."""
+        return all(s.running for s in self.servers)
+
     def stop(self) -> None:
         if self._stopped:
             return
@@ -93,14 +102,35 @@ def run(source: InstanceSource, opts: ServeOptions) -> None:
         done.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    notifier = Notifier()
     service = Service(source, opts)
     try:
-        service.start()
-        log_event("ready", source=str(source.health().get("source", type(source).__name__)))
-        while not done.wait(1.0):
-            pass
+        service.start()  # both listeners are bound (in Service()) and accepting
+        sampled = _wait_first_sample(source, opts.first_sample_timeout, done)
+        name = str(source.health().get("source", type(source).__name__))
+        notifier.ready("serving" if sampled else "serving; no sample from the source yet")
+        log_event("ready", source=name, first_sample=sampled, systemd=notifier.enabled)
+        # WatchdogSec=: ping at half the interval, and only while both endpoints still run.
+        tick = min(1.0, notifier.watchdog_seconds / 2) if notifier.watchdog_seconds else 1.0
+        while not done.wait(tick):
+            if notifier.watchdog_seconds and service.alive():
+                notifier.watchdog()
+        notifier.stopping()
         log_event("shutdown", signal=received[0] if received else "")
     finally:
         service.stop()
         for s, h in previous.items():
             signal.signal(s, h)
+
+
+def _wait_first_sample(source: InstanceSource, timeout: float, done: threading.Event) -> bool:
+    """Until the source has taken a sample (`health()["last_success"]`), at most `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if source.health().get("last_success") is not None:
+                return True
+        except Exception:  # a source that cannot report health yet is not ready either
+            pass
+        if time.monotonic() >= deadline or done.wait(0.05):
+            return False

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -79,8 +80,11 @@ class Prometheus:
         url = f"{self.url}/api/v1/{path}"
         if params:
             url += "?" + urllib.parse.urlencode(params)
-        with urllib.request.urlopen(url, timeout=10) as r:
-            body = json.load(r)
+        try:
+            with urllib.request.urlopen(url, timeout=10) as r:
+                body = json.load(r)
+        except urllib.error.HTTPError as e:  # 400/422: the API's own error text
+            raise RuntimeError(f"{path} {params}: {e.code}: {e.read().decode()[:500]}") from None
         if body.get("status") != "success":
             raise RuntimeError(f"{path}: {body}")
         return body["data"]

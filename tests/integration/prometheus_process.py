@@ -42,6 +42,7 @@ class Prometheus:
         scrape_configs: list[dict[str, Any]],
         rule_files: list[Path] | None = None,
         interval: str = "1s",
+        extra_args: list[str] | None = None,
     ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.config = workdir / "prometheus.yml"
@@ -59,7 +60,7 @@ class Prometheus:
             [PROMETHEUS, f"--config.file={self.config}",
              f"--storage.tsdb.path={workdir / 'data'}",
              f"--web.listen-address=127.0.0.1:{self.port}",
-             "--web.enable-lifecycle", "--log.level=warn"],
+             "--web.enable-lifecycle", "--log.level=warn", *(extra_args or [])],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=workdir,
         )  # fmt: skip
         log.close()

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,16 @@ def counter_names() -> list[str]:
     from iscsiprf.serve.metrics import plan_families
 
     return [f.sample_name for f in plan_families(load_builtin_schema()) if f.kind == "counter"]
+
+
+def direct_value(host: Host, name: str) -> float:
+    """One sample read from the host's /metrics directly, as the first scrape would see it."""
+    assert host.serve is not None
+    with urllib.request.urlopen(host.serve.metrics_url + "/metrics", timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not exported")
 
 
 def per_counter(fleet: Fleet, fn: str, host: str) -> dict[str, float]:
@@ -148,12 +159,10 @@ def test_series_and_labels(fleet: Fleet, labs: LabSession) -> None:
         families = prom.query(f'{{__name__=~"iscsiprf_(mm|qm)ipsec_.+", host="{key}"}}')
         assert len(families) == 39
         assert {f["metric"]["instance_name"] for f in families} == {name}
-        assert (
-            fleet.value(f'iscsiprf_instance_active{{host="{key}", class="MSiSCSI_MMIPSECStats"}}')
-            == 1
-        )
-        assert fleet.value(f'iscsiprf_adapter_up{{host="{key}"}}') == 1
-        assert fleet.value(f'iscsiprf_collector_up{{host="{key}"}}') == 1
+        # (an earlier test may have restarted a daemon: the collector reconnects within 5 s)
+        for health in (f'iscsiprf_instance_active{{host="{key}", class="MSiSCSI_MMIPSECStats"}}',
+                       f'iscsiprf_adapter_up{{host="{key}"}}', f'iscsiprf_collector_up{{host="{key}"}}'):  # fmt: skip
+            fleet.wait_value(health, lambda v: v == 1)
     # the shipped rules load and evaluate without error
     groups = prom.api("rules")["groups"]
     rules = [r for g in groups for r in g["rules"]]
@@ -198,16 +207,18 @@ def test_rate_of_a_live_tunnels_bytes(fleet: Fleet, labs: LabSession) -> None:
 
 
 def test_restarting_the_collector_is_no_counter_reset(fleet: Fleet, labs: LabSession) -> None:
-    assert labs.initiate(1).ok
     a = fleet.hosts["A"]
-    before = fleet.wait_value('iscsiprf_mmipsec_oakley_main_mode_total{host="A"}', lambda v: v >= 1)
+    mm = 'iscsiprf_mmipsec_oakley_main_mode_total{host="A"}'
+    earlier = fleet.value(mm)
+    assert labs.initiate(1).ok
+    before = fleet.wait_value(mm, lambda v: v == earlier + 1)
     for _ in range(2):  # twice: a restart right after a restart loses nothing either
         a.stop()
         restarted = time.time()
         a.start()
+        assert direct_value(a, "iscsiprf_mmipsec_oakley_main_mode_total") == before
         fleet.scraped_since("A", restarted)
-    after = fleet.value('iscsiprf_mmipsec_oakley_main_mode_total{host="A"}')
-    assert after == before
+    assert fleet.value(mm) == before
     resets = per_counter(fleet, "resets", "A")
     assert len(resets) == 16 + 15  # every cumulative counter of both classes
     assert set(resets.values()) == {0.0}
@@ -220,17 +231,22 @@ def test_a_lost_state_file_is_one_counter_reset(fleet: Fleet, labs: LabSession) 
     a = fleet.hosts["A"]
     mm = 'iscsiprf_mmipsec_oakley_main_mode_total{host="A"}'
     earlier = fleet.value(mm)
-    assert earlier >= 1  # the tunnels of the tests before
     assert labs.initiate(1).ok
-    before = fleet.wait_value(mm, lambda v: v == earlier + 1)
+    fleet.wait_value(mm, lambda v: v == earlier + 1)
+    labs.reset()  # a second main mode after the first is gone: the total is then above what
+    assert labs.initiate(1).ok  # a fresh collector can recount (the one SA still up)
+    before = fleet.wait_value(mm, lambda v: v == earlier + 2)
     a.stop()
     for p in a.state.parent.glob(a.state.name + "*"):
         p.unlink()
     restarted = time.time()
     a.start()
+    # READY came after a complete first sample: the first scrape already has the recount
+    direct = direct_value(a, "iscsiprf_mmipsec_oakley_main_mode_total")
     fleet.scraped_since("A", restarted)
-    after = fleet.wait_value(mm, lambda v: v >= 1)  # the one IKEv1 SA still up, counted once
+    after = fleet.value(mm)
     print(f"OakleyMainMode of A: {earlier:.0f} -> {before:.0f}, state file lost -> {after:.0f}")
+    assert direct == after == 1  # the one IKEv1 SA still up, counted once
     assert after < before
     assert fleet.value(f"resets({mm}[5m])") == 1
     increases = per_counter(fleet, "increase", "A")

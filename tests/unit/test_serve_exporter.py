@@ -87,6 +87,24 @@ def test_first_sample_wait() -> None:
     later = HealthOnly({"last_success": None})
     threading.Timer(0.2, lambda: setattr(later, "value", {"last_success": 2.0})).start()
     assert _wait_first_sample(later, 5, done)  # type: ignore[arg-type]
+    # a live collector: every adapter connected and sampled a pull period after that
+    adapters = [{"device": "D0", "active": False, "last_success": time.time()}]
+    live = HealthOnly({"last_success": time.time(), "adapters": adapters})
+    assert not _wait_first_sample(live, 0.3, done)  # type: ignore[arg-type]  # not connected
+    adapters[0]["active"] = True
+    t0 = time.monotonic()
+    stamp = threading.Event()
+
+    def sampling() -> None:  # the collector's samples, every 0.2 s
+        while not stamp.wait(0.2):
+            adapters[0]["last_success"] = time.time()
+
+    threading.Thread(target=sampling, daemon=True).start()
+    try:
+        assert _wait_first_sample(live, 5, done)  # type: ignore[arg-type]
+    finally:
+        stamp.set()
+    assert 1.0 <= time.monotonic() - t0 < 3  # a whole pull period after the connection
     done.set()  # a signal ends the wait at once
     t0 = time.monotonic()
     assert not _wait_first_sample(HealthOnly({"last_success": None}), 5, done)  # type: ignore[arg-type]

@@ -6,8 +6,10 @@ import signal
 import ssl
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
 from .apps import cimxml_app, metrics_app
 from .cimxml_ops import DEFAULT_NAMESPACE, CimOperations
@@ -123,14 +125,40 @@ def run(source: InstanceSource, opts: ServeOptions) -> None:
             signal.signal(s, h)
 
 
+# A live collector pulls stats, counters and list-sas once a second after its first snapshot;
+# a sample applied a pull period after the daemon connection was seen is a complete one.
+PULL_PERIOD = 1.0
+
+
 def _wait_first_sample(source: InstanceSource, timeout: float, done: threading.Event) -> bool:
-    """Until the source has taken a sample (`health()["last_success"]`), at most `timeout` s."""
+    """Until the source has taken a complete first sample, at most `timeout` s.
+
+    A snapshot (no `adapters` in its health) has one when `last_success` is set. A live
+    collector's first `last_success` may come from the XFRM statistics alone, before the daemon
+    is even connected, so each adapter must be connected and have sampled at least one pull
+    period after its connection was seen (by then its first list-sas snapshot was applied)."""
     deadline = time.monotonic() + timeout
+    connected_at: dict[str, float] = {}
     while True:
         try:
-            if source.health().get("last_success") is not None:
+            if _sampled(source.health(), connected_at):
                 return True
         except Exception:  # a source that cannot report health yet is not ready either
             pass
         if time.monotonic() >= deadline or done.wait(0.05):
             return False
+
+
+def _sampled(health: Mapping[str, Any], connected_at: dict[str, float]) -> bool:
+    adapters = health.get("adapters")
+    if not isinstance(adapters, list):
+        return health.get("last_success") is not None
+    now = time.time()  # the collectors stamp samples with wall time
+    complete = True
+    for a in adapters:
+        if not a.get("active"):
+            return False
+        since = connected_at.setdefault(str(a.get("device")), now)
+        last = a.get("last_success")
+        complete &= last is not None and float(last) >= since + PULL_PERIOD
+    return complete

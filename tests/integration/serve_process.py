@@ -69,7 +69,9 @@ class ServeProcess:
             return self.proc.wait(timeout=timeout)
 
 
-def start_serve(*args: str, timeout: float = 20.0) -> ServeProcess:
+def start_serve(
+    *args: str, timeout: float = 20.0, env: dict[str, str] | None = None
+) -> ServeProcess:
     """`iscsiprf serve ARGS --cimxml 127.0.0.1:0 --metrics 127.0.0.1:0`, ready to answer."""
     cmd = [
         *iscsiprf_command(),
@@ -82,7 +84,7 @@ def start_serve(*args: str, timeout: float = 20.0) -> ServeProcess:
     ]
     proc = subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True, env=child_env(),
+        text=True, env={**child_env(), **(env or {})},
     )  # fmt: skip
     sp = ServeProcess(proc)
     threading.Thread(target=sp._pump, daemon=True).start()

@@ -117,10 +117,14 @@ def test_query_shows_the_running_servers_counters_within_2_seconds(
         assert before[a_name]["Active"] is True
         assert labs.initiate(1).ok
         established = time.monotonic()
+        # main mode and quick mode are counted a few ms apart, and the state file is written at
+        # most every 0.5 s: both show within the 2 s, not necessarily in the same write
         while True:
             after = _query(config)
-            if after[a_name]["OakleyMainMode"] == before[a_name]["OakleyMainMode"] + 1:
+            if (
+                after[a_name]["OakleyMainMode"] == before[a_name]["OakleyMainMode"] + 1
+                and after[a_name]["OakleyQuickMode"] == before[a_name]["OakleyQuickMode"] + 1
+            ):
                 break
             assert time.monotonic() - established < 2.0, after[a_name]
             time.sleep(0.1)
-        assert after[a_name]["OakleyQuickMode"] == before[a_name]["OakleyQuickMode"] + 1

@@ -9,7 +9,7 @@ from typing import NoReturn
 
 import click
 
-from iscsiprf.serve.http import BasicAuth
+from iscsiprf.serve.http import Authenticator, BasicAuth
 from iscsiprf.serve.source import SourceError
 
 from .errors import fail, fail_query
@@ -77,6 +77,14 @@ def _address(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
     type=click.Path(dir_okay=False, path_type=Path),
     help="PEM private key for --tls-cert.",
 )
+@click.option(
+    "--web-config",
+    "--web.config.file",
+    "web_config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Exporter-toolkit web configuration (YAML): TLS, client certificates, bcrypt "
+    "basic_auth_users; both endpoints.",
+)
 @click.option("--namespace", default="root/wmi", show_default=True, help="CIM namespace served.")
 @click.option(
     "--max-body",
@@ -109,6 +117,7 @@ def serve_cmd(
     password_file: Path | None,
     tls_cert: Path | None,
     tls_key: Path | None,
+    web_config: Path | None,
     namespace: str,
     max_body: int,
     read_timeout: float,
@@ -118,7 +127,7 @@ def serve_cmd(
     from iscsiprf.serve.logs import setup_logging
     from iscsiprf.serve.server import ListenError, ServeOptions, run
 
-    auth = None
+    auth: Authenticator | None = None
     if (user is None) != (password_file is None):
         _fail("--user and --password-file go together")
     if user is not None and password_file is not None:
@@ -133,6 +142,16 @@ def serve_cmd(
             ctx.load_cert_chain(str(tls_cert), str(tls_key))
         except (OSError, ssl.SSLError) as e:
             fail(f"{tls_cert}: cannot load certificate and key: {e}")
+    if web_config is not None:
+        if user is not None or tls_cert is not None:
+            _fail("--web-config replaces --user/--password-file and --tls-cert/--tls-key")
+        from iscsiprf.serve.webconfig import WebConfigError, load_web_config
+
+        try:
+            web = load_web_config(web_config)
+        except WebConfigError as e:
+            fail(str(e), 1)  # a problem with an input file
+        auth, ctx = web.auth, web.ssl_context
     instances = open_served(source)
     setup_logging()
     opts = ServeOptions(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import time
+from html import escape
 from urllib.parse import unquote
 
 from .cimxml_ops import CimOperations, normalize_namespace, supports_protocol_version
@@ -21,7 +23,7 @@ from .cimxml_request import (
 )
 from .cimxml_response import message_head
 from .http import App, HttpRequest, HttpResponse, text_response
-from .metrics import CONTENT_TYPE, MetricsView
+from .metrics import CONTENT_TYPE, MetricsView, render_exporter_text
 from .render_cache import RenderCache, source_generation
 
 _BLANK_HEAD = message_head("")
@@ -115,10 +117,34 @@ def metrics_app(view: MetricsView, cache: RenderCache | None = None) -> App:
         if req.method not in ("GET", "HEAD"):
             return text_response(405, "GET /metrics", [("Allow", "GET, HEAD")])
         if path == "/metrics":
-            body = cache.get("metrics", source_generation(view.source), view.render_text)
+            started = time.perf_counter()
+            shared = cache.get("metrics", source_generation(view.source), view.render_text)
+            try:
+                health = view.source.health()
+            except Exception:  # the scrape itself already reported collector_up 0
+                health = {}
+            # The shared rendering goes out as it is; the exporter's own lines follow it.
+            exporter = render_exporter_text(health, time.perf_counter() - started)
+            body = (shared, exporter)
+            if req.method == "HEAD":
+                return HttpResponse(200, b"", CONTENT_TYPE)
+            return HttpResponse(200, body, CONTENT_TYPE)
             return HttpResponse(200, b"" if req.method == "HEAD" else body, CONTENT_TYPE)
         if path == "/":
-            return text_response(200, "iscsiprf exporter: see /metrics")
+            return HttpResponse(200, _landing_page(view), "text/html; charset=utf-8")
         return text_response(404, "not found; try /metrics")
 
     return app
+
+
+def _landing_page(view: MetricsView) -> bytes:
+    """What exporters answer on `/`: a short page linking the metrics."""
+    from iscsiprf import __version__
+
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>iscsiprf exporter</title>'
+        "</head><body><h1>iscsiprf exporter</h1>"
+        f"<p>MSiSCSI_MMIPSECStats and MSiSCSI_QMIPSECStats counters, version {escape(__version__)}"
+        f" ({len(view.families)} counter families).</p>"
+        '<p><a href="/metrics">Metrics</a></p></body></html>\n'
+    ).encode()

@@ -545,6 +545,9 @@ class HttpServer:
     def config(self) -> ServerConfig:
         return self._server.config
 
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self) -> None:
         self._thread = threading.Thread(
             target=self._server.serve_forever,

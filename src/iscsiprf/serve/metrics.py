@@ -286,6 +286,50 @@ class MetricsView:
         return b"".join(out)
 
 
+_EXPORTER_HELP = {
+    "build": "iscsiprf's version and the Python it runs on; always 1.",
+    "scrape": "Seconds this scrape took to read the source and write the counter families.",
+    "adapter_up": "1 when the adapter's collector is connected to its IKE daemon.",
+    "adapter_errors": "Errors the adapter's collector met reading its sources.",
+    "adapter_last": "Unix time of the adapter collector's last successful sample.",
+}
+
+
+def render_exporter_text(health: Mapping[str, Any], scrape_seconds: float) -> bytes:
+    """The exporter's own families, appended to each scrape: build info, the scrape's duration,
+    and per-adapter source health (live collectors list their adapters in `health()`)."""
+    import platform
+
+    from iscsiprf import __version__
+
+    build = f"{PREFIX}_build_info"
+    dur = f"{PREFIX}_scrape_duration_seconds"
+    out = [
+        f"# HELP {build} {_EXPORTER_HELP['build']}\n# TYPE {build} gauge\n"
+        f'{build}{{version="{escape_label(__version__)}",'
+        f'python="{escape_label(platform.python_version())}"}} 1\n',
+        f"# HELP {dur} {_EXPORTER_HELP['scrape']}\n# TYPE {dur} gauge\n{dur} {scrape_seconds!r}\n",
+    ]
+    adapters = [a for a in health.get("adapters") or () if isinstance(a, Mapping)]
+    if adapters:
+        families: list[tuple[str, str, str, str]] = [
+            (f"{PREFIX}_adapter_up", "gauge", "adapter_up", "active"),
+            (f"{PREFIX}_adapter_source_errors_total", "counter", "adapter_errors", "source_errors"),
+            (f"{PREFIX}_adapter_last_success_timestamp_seconds", "gauge", "adapter_last", "last_success"),
+        ]  # fmt: skip
+        for name, kind, help_key, field in families:
+            out.append(f"# HELP {name} {_EXPORTER_HELP[help_key]}\n# TYPE {name} {kind}\n")
+            for a in adapters:
+                value = a.get(field)
+                if value is None:
+                    continue
+                number = float(value) if field == "last_success" else int(value)
+                out.append(
+                    f'{name}{{device="{escape_label(str(a.get("device", "")))}"}} {_num(number)}\n'
+                )
+    return "".join(out).encode("utf-8")
+
+
 def _num(v: object) -> str:
     if isinstance(v, float):
         return repr(v)

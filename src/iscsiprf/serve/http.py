@@ -545,6 +545,7 @@ class HttpServer:
     def config(self) -> ServerConfig:
         return self._server.config
 
+    @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 

@@ -1,0 +1,396 @@
+"""Compiled MOF -> the BMF payload mofcomp writes (byte for byte), then the container.
+
+Layout facts, checked against mofcomp's output in the corpus (docs/bmf.md has the full map):
+top-level objects pad every name, value and record to 4 bytes and write booleans as 4 bytes;
+the __PARAMETERS objects inside a method's value are written without any padding. mofcomp adds
+CIMTYPE (flavor ToInstance|ToSubclass) to every property and parameter, MAX for a fixed array
+size, and ID (flavor ToInstance|DisableOverride) to parameters, numbered in declaration order.
+The flavor table lists every qualifier whose flavor is not 0 by payload offset.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+
+from .bmf_compress import compress
+from .bmf_container import HEADER, SIGNATURE
+from .bmf_objects import (
+    CIM_REFERENCE,
+    FLAVOR_AMENDED,
+    FLAVOR_DISABLE_OVERRIDE,
+    FLAVOR_MAGIC,
+    FLAVOR_TO_INSTANCE,
+    FLAVOR_TO_SUBCLASS,
+    OBJ_CLASS,
+    OBJ_INSTANCE,
+    TYPE_VT,
+    VT_ARRAY,
+    VT_BOOL,
+    VT_BSTR,
+    VT_I4,
+    VT_I8,
+    VT_R8,
+    VT_UNKNOWN,
+)
+from .compiler import CompileResult, compile_files
+from .errors import Diagnostic
+from .model import Instance, Method, MofClass, Parameter, Property, Qualifier, Qualifiers
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+_U32 = struct.Struct("<I")
+_NONE = 0xFFFFFFFF
+_FLAVOR_BITS = {
+    "toinstance": FLAVOR_TO_INSTANCE,
+    "tosubclass": FLAVOR_TO_SUBCLASS,
+    "disableoverride": FLAVOR_DISABLE_OVERRIDE,
+    "amended": FLAVOR_AMENDED,
+}
+CIMTYPE_FLAVOR = FLAVOR_TO_INSTANCE | FLAVOR_TO_SUBCLASS
+ID_FLAVOR = FLAVOR_TO_INSTANCE | FLAVOR_DISABLE_OVERRIDE
+
+
+class EncodeError(Exception):
+    """Something the compiled MOF holds that a BMF cannot (a value of no BMF type)."""
+
+
+# A piece of payload: its bytes and (offset in them, flavor) of qualifiers with a flavor.
+Piece = tuple[bytes, list[tuple[int, int]]]
+
+
+def _pad(b: bytes, pad: bool) -> bytes:
+    return b + b"\0" * (-len(b) % 4) if pad else b
+
+
+def _name(s: str, pad: bool) -> bytes:
+    return _pad(s.encode("utf-16-le", "surrogatepass") + b"\0\0", pad)
+
+
+def _join(parts: list[Piece], start: int) -> Piece:
+    out = bytearray()
+    flav: list[tuple[int, int]] = []
+    for b, f in parts:
+        flav.extend((start + len(out) + o, v) for o, v in f)
+        out += b
+    return bytes(out), flav
+
+
+def _flavor_bits(q: Qualifier) -> int:
+    bits = 0
+    for f in q.flavors:
+        bits |= _FLAVOR_BITS.get(f.lower(), 0)
+    return bits
+
+
+def _value_vt(v: Any) -> int:
+    if isinstance(v, bool):
+        return VT_BOOL
+    if isinstance(v, int):
+        return VT_I4 if -(2**31) <= v < 2**31 else VT_I8
+    if isinstance(v, float):
+        return VT_R8
+    if isinstance(v, str):
+        return VT_BSTR
+    if isinstance(v, list):
+        inner = [_value_vt(x) for x in v] or [VT_BSTR]
+        return VT_ARRAY | (VT_I8 if VT_I8 in inner else inner[0])
+    raise EncodeError(f"a value of type {type(v).__name__} has no BMF form")
+
+
+def _scalar(vt: int, v: Any) -> bytes:
+    if vt in (VT_BSTR, 101, CIM_REFERENCE):
+        return _name(str(v), False)
+    if vt == VT_BOOL:
+        return b"\xff\xff" if v else b"\0\0"
+    fmt = {2: "<h", 3: "<i", 4: "<f", 5: "<d", 16: "<b", 17: "<B", 18: "<H", 19: "<I",
+           20: "<q", 21: "<Q", 103: "<H"}.get(vt)  # fmt: skip
+    if fmt is None:
+        raise EncodeError(f"no BMF form for a value of type {vt:#x}")
+    if vt == 103 and isinstance(v, str):
+        v = ord(v[:1] or "\0")
+    if fmt[-1] in "fd":
+        v = float(v)
+    elif isinstance(v, float):
+        v = int(v)
+    return struct.pack(fmt, v)
+
+
+def _value(vt: int, v: Any, pad: bool) -> bytes:
+    if vt & VT_ARRAY:
+        items = b"".join(_scalar(vt & ~VT_ARRAY, x) for x in v)
+        return _pad(struct.pack("<4I", 16 + len(items), 1, len(v), 4 + len(items)) + items, pad)
+    return _pad(_scalar(vt, v), pad)
+
+
+def _qualifier(name: str, vt: int, value: Any, flavor: int, pad: bool) -> Piece:
+    body = _name(name, pad)
+    val = _value(vt, value, False)
+    rec = struct.pack("<4I", 0, vt, 0, len(body)) + body + val
+    rec = _pad(rec, pad)
+    rec = _U32.pack(len(rec)) + rec[4:]
+    return rec, [(0, flavor)] if flavor else []
+
+
+def _qualifier_set(quals: list[Piece]) -> Piece:
+    body, flav = _join(quals, 8)
+    return struct.pack("<2I", 8 + len(body), len(quals)) + body, flav
+
+
+def _user_qualifiers(q: Qualifiers, pad: bool) -> list[Piece]:
+    out = []
+    for x in q.values():
+        if x.propagated:
+            continue
+        out.append(_qualifier(x.name, _value_vt(x.value), x.value, _flavor_bits(x), pad))
+    return out
+
+
+def _record(vt: int, name: str, value: bytes | None, qset: Piece | None, pad: bool) -> Piece:
+    """A property or method record: header, name, value, qualifier set."""
+    nb = _name(name, pad)
+    a = len(nb) if value is not None else _NONE
+    b = len(nb) + (len(value) if value is not None else 0)
+    head = nb + (value or b"")
+    body = struct.pack("<4I", vt, 0, a, b) + head
+    flav: list[tuple[int, int]] = []
+    if qset is not None:
+        flav = [(4 + len(body) + o, f) for o, f in qset[1]]
+        body += qset[0]
+    return _U32.pack(4 + len(body)) + body, flav
+
+
+def _system(name: str, value: str | int, pad: bool) -> Piece:
+    nb = _name(name, pad)
+    if isinstance(value, int):
+        vt, vb = VT_I4, struct.pack("<i", value)
+    else:
+        vt, vb = VT_BSTR, _name(value, False)
+    body = struct.pack("<4I", vt, 0, len(nb), _NONE) + nb + vb
+    body = _pad(_U32.pack(0) + body, pad)[4:]
+    return _U32.pack(4 + len(body)) + body, []
+
+
+def _object(
+    kind: int,
+    quals: list[Piece] | None,
+    props: list[Piece],
+    system: list[Piece],
+    methods: list[Piece],
+    nested: bool,
+) -> Piece:
+    parts: list[Piece] = []
+    qlen = 0
+    if quals is not None:
+        qs = _qualifier_set(quals)
+        qlen = len(qs[0])
+        parts.append(qs)
+    pbody, pflav = _join(props + system, 8)
+    pset = struct.pack("<2I", 8 + len(pbody), len(props) + len(system)) + pbody, pflav
+    parts.append(pset)
+    dlen = qlen + len(pset[0])
+    mbody, mflav = _join(methods, 8)
+    parts.append((struct.pack("<2I", 8 + len(mbody), len(methods)) + mbody, mflav))
+    body, flav = _join(parts, 20)
+    head = struct.pack("<5I", 20 + len(body), _NONE if nested else 0, qlen, dlen, kind)
+    return head + body[0:], flav
+
+
+class _Spelling:
+    """How the source spelled each property's type (`String` stays `String` in CIMTYPE) and
+    which `#pragma namespace` string was in force: the model keeps neither."""
+
+    _NS = re.compile(r'#\s*pragma\s+namespace\s*\(\s*"((?:[^"\\]|\\.)*)"', re.I)
+
+    def __init__(self) -> None:
+        self.texts: dict[str, list[str] | None] = {}
+
+    def lines(self, path: str) -> list[str] | None:
+        if path not in self.texts:
+            try:
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    self.texts[path] = f.read().split("\n")
+            except OSError:
+                self.texts[path] = None
+        return self.texts[path]
+
+    def type_name(self, elem: Property | Parameter, default: str) -> str:
+        loc = elem.location
+        if loc is None:
+            return default
+        lines = self.lines(loc.path)
+        if not lines or loc.line < 1 or loc.line > len(lines):
+            return default
+        before = "\n".join(
+            lines[max(0, loc.line - 3) : loc.line - 1] + [lines[loc.line - 1][: loc.col - 1]]
+        )
+        m = re.search(r"(\w+)\s*$", before)
+        if m and m.group(1).lower() == default.lower():
+            return m.group(1)
+        return default
+
+    def namespace(self, path: str, line: int, fallback: str) -> str:
+        lines = self.lines(path)
+        if lines:
+            found = None
+            for text in lines[: max(0, line)]:
+                m = self._NS.search(text)
+                if m:
+                    found = m.group(1)
+            if found is not None:
+                return re.sub(r"\\(.)", r"\1", found)
+        return fallback.replace("/", "\\")
+
+
+class Encoder:
+    def __init__(self, result: CompileResult) -> None:
+        self.result = result
+        self.spell = _Spelling()
+
+    def cimtype(self, elem: Property | Parameter) -> tuple[int, str]:
+        t = elem.type
+        if t == "ref":
+            return CIM_REFERENCE, f"ref:{elem.ref_class}"
+        if elem.is_embedded:
+            return VT_UNKNOWN, f"object:{t}"
+        return TYPE_VT[t], self.spell.type_name(elem, t)
+
+    def prop(self, p: Property, pad: bool, extra: list[Piece] | None = None) -> Piece:
+        vt, ct = self.cimtype(p)
+        if p.array:
+            vt |= VT_ARRAY
+        quals = _user_qualifiers(p.qualifiers, pad) + (extra or [])
+        if p.array and p.array_size:
+            quals.append(_qualifier("MAX", VT_I4, p.array_size, 0, pad))
+        quals.append(_qualifier("CIMTYPE", VT_BSTR, ct, CIMTYPE_FLAVOR, pad))
+        value = None
+        if p.default is not None:
+            value = _value(vt, p.default, pad)
+        return _record(vt, p.name, value, _qualifier_set(quals), pad)
+
+    def params_object(
+        self, params: list[tuple[int, Parameter]], ret: Property | None, pad: bool
+    ) -> Piece:
+        """A __PARAMETERS object. mofcomp pads the out-parameters object as it pads top-level
+        objects, and writes the in-parameters object without any padding (seen in case02)."""
+        props = []
+        if ret is not None:
+            props.append(self.prop(ret, pad))
+        for pid, prm in params:
+            idq = _qualifier("ID", VT_I4, pid, ID_FLAVOR, pad)
+            as_prop = Property(prm.name, prm.type, prm.qualifiers, prm.array, prm.array_size,
+                               prm.ref_class, None, "", prm.location)  # fmt: skip
+            props.append(self.prop(as_prop, pad, [idq]))
+        return _object(
+            OBJ_INSTANCE, None, props, [_system("__CLASS", "__PARAMETERS", pad)], [], True
+        )
+
+    def method(self, m: Method) -> Piece:
+        numbered = list(enumerate(m.parameters))
+        ins = [(i, p) for i, p in numbered if p.qualifiers.has("in")]
+        outs = [(i, p) for i, p in numbered if p.qualifiers.has("out")]
+        ret = None
+        if m.return_type != "void":
+            ret = Property("ReturnValue", m.return_type, Qualifiers(), ref_class=None)
+            ret.qualifiers.add(Qualifier("out", True))
+        objs = []
+        if ins:
+            objs.append(self.params_object(ins, None, False))
+        if outs or ret is not None:
+            objs.append(self.params_object(outs, ret, True))
+        quals = _qualifier_set(_user_qualifiers(m.qualifiers, True))
+        if not objs:
+            return _record(0, m.name, None, quals, True)
+        items, flav = _join(objs, 16)
+        value = struct.pack("<4I", 16 + len(items), 1, len(objs), 4 + len(items)) + items
+        rec, rflav = _record(VT_ARRAY | VT_UNKNOWN, m.name, value, quals, True)
+        name_len = len(_name(m.name, True))
+        return rec, [(20 + name_len + o, f) for o, f in flav] + rflav
+
+    def klass(self, c: MofClass) -> Piece:
+        props = [self.prop(c.properties[k], True) for k in c.local_properties]
+        ns = self.namespace(c)
+        system = [_system("__CLASS", c.name, True), _system("__NAMESPACE", ns, True)]
+        if c.superclass:
+            system.append(_system("__SUPERCLASS", c.superclass, True))
+        methods = [self.method(c.methods[k]) for k in c.local_methods]
+        return _object(
+            OBJ_CLASS, _user_qualifiers(c.qualifiers, True), props, system, methods, False
+        )
+
+    def namespace(self, x: MofClass | Instance) -> str:
+        loc = x.location
+        if loc is None:
+            return x.namespace.replace("/", "\\")
+        return self.spell.namespace(loc.path, loc.line, x.namespace)
+
+    def instance(self, inst: Instance) -> Piece:
+        cls = self.result.schema.get(inst.class_name)
+        props = []
+        for name, v in inst.values.items():
+            p = cls.prop(name) if cls is not None else None
+            if p is not None:
+                vt = self.cimtype(p)[0] | (VT_ARRAY if p.array else 0)
+            else:
+                vt = _value_vt(v)
+            qs = _qualifier_set([])
+            props.append(_record(vt, name, _value(vt, v, True), qs, True))
+        system = [
+            _system("__CLASS", inst.class_name, True),
+            _system("__NAMESPACE", self.namespace(inst), True),
+        ]
+        return _object(
+            OBJ_INSTANCE, _user_qualifiers(inst.qualifiers, True), props, system, [], False
+        )
+
+    def payload(self) -> bytes:
+        items: list[tuple[tuple[int, int, int], Piece]] = []
+        paths: dict[str, int] = {}
+
+        def key(x: MofClass | Instance, n: int) -> tuple[int, int, int]:
+            loc = x.location
+            if loc is None:
+                return (1 << 30, 0, n)
+            return (paths.setdefault(loc.path, len(paths)), loc.line, n)
+
+        for n, c in enumerate(self.result.user_classes()):
+            items.append((key(c, n), self.klass(c)))
+        for n, inst in enumerate(self.result.schema.instances):
+            items.append((key(inst, n), self.instance(inst)))
+        items.sort(key=lambda t: t[0])
+        objs, flav = _join([p for _, p in items], 20)
+        part = struct.pack("<4s4I", SIGNATURE, 20 + len(objs), 1, 1, len(items)) + objs
+        table = b"".join(struct.pack("<II", o, f) for o, f in sorted(flav))
+        return part + FLAVOR_MAGIC + _U32.pack(len(flav)) + table
+
+
+def encode_payload(result: CompileResult) -> bytes:
+    return Encoder(result).payload()
+
+
+def encode_bmf(result: CompileResult) -> bytes:
+    """The whole BMF file: header and compressed payload."""
+    payload = encode_payload(result)
+    stream = compress(payload)
+    return HEADER.pack(SIGNATURE, 1, len(stream), len(payload)) + stream
+
+
+def encode_files(
+    paths: Sequence[str], include_dirs: Sequence[str] = (), wmi: bool = False
+) -> tuple[bytes, list[Diagnostic]]:
+    """Compile MOF files and encode them. With `wmi`, wmimofck's rules are errors (as
+    `mofcomp -WMI`, which deletes its output when they fail); without, warnings."""
+    result = compile_files(paths, include_dirs=include_dirs)
+    diags = list(result.diagnostics)
+    if result.errors:
+        return b"", diags
+    if wmi:
+        from .bmf_decode import decode_bmf
+
+        data = encode_bmf(result)
+        check = decode_bmf(data, paths[0], strict=True)
+        return data, diags + [d for d in check.diagnostics if d.severity == "error"]
+    return encode_bmf(result), diags

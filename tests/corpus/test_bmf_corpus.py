@@ -68,3 +68,58 @@ def test_firmware_padding_is_ignored_with_a_warning() -> None:
         f"x.bmof: offset {len(data)}: warning: 13 zero padding past the compressed stream ignored"
     ]
     assert schema_dump(result) == schema_dump(decode_bmf(data, "x.bmof"))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_encode_gives_mofcomps_payload_byte_for_byte(name: str) -> None:
+    from iscsiprf.mof.bmf_encode import encode_bmf, encode_payload
+
+    compiled = compile_files([_case(name, "mof")])
+    want = unpack(_case(name, "bmf").read_bytes()).payload
+    assert encode_payload(compiled) == want
+    assert unpack(encode_bmf(compiled)).payload == want
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_header_from_the_bmf_equals_wmimofcks(name: str, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from iscsiprf.cli.app import cli
+
+    got = CliRunner().invoke(cli, ["mof", "header", str(_case(name, "bmf"))])
+    assert got.exit_code == 0, got.output
+    assert got.stdout_bytes == _case(name, "h").read_bytes()
+
+
+@pytest.mark.parametrize("name", BLOBS)
+def test_firmware_reencodes_to_the_same_schema(name: str) -> None:
+    from iscsiprf.mof.bmf_encode import encode_bmf
+
+    path = _blob(name)
+    decoded = decode_bmf(path.read_bytes(), str(path))
+    again = decode_bmf(encode_bmf(decoded), "again.bmf")
+    assert schema_dump(again) == schema_dump(decoded)
+
+
+def test_acpi_lists_the_firmware_classes_of_a_sysfs_tree(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from iscsiprf.cli.app import cli
+
+    dev = tmp_path / "sys" / "bus" / "wmi" / "devices"
+    for i, name in enumerate(["062", "112"]):
+        d = dev / f"05901221-D566-11D1-B2F0-00A0C9062910-{i}"
+        d.mkdir(parents=True)
+        (d / "bmof").write_bytes(_blob(name).read_bytes())
+    (dev / "ABBC0F6A-8EA1-11D1-00A0-C90629100000").mkdir()  # a device without bmof
+    got = CliRunner().invoke(cli, ["mof", "acpi", "--root", str(tmp_path)])
+    assert got.exit_code == 0, got.output
+    want = [
+        c.name for n in ["062", "112"] for c in decode_bmf(_blob(n).read_bytes(), n).user_classes()
+    ]
+    lines = got.stdout.splitlines()
+    assert [ln.split(":")[1].split(" ")[0] for ln in lines] == want
+    js = CliRunner().invoke(cli, ["mof", "acpi", "--root", str(tmp_path), "--json"])
+    import json
+
+    assert [c["name"] for c in json.loads(js.stdout)] == want

@@ -140,7 +140,11 @@ def decompress(data: bytes, start: int, end: int, size: int) -> bytes:
         nbits -= used
         if offset == SYNC:  # DoubleSpace's sync mark: only at 512-byte boundaries
             if n % 512:
-                raise BmfError(pos, f"sync mark at output byte {n}, not a multiple of 512")
+                raise BmfError(
+                    pos,
+                    f"end mark after {n} of the declared {size} bytes (a sync mark "
+                    "may only stand at a multiple of 512)",
+                )
             continue
         if offset == 0:
             raise BmfError(pos, "copy from offset 0")

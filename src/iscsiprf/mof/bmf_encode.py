@@ -54,6 +54,12 @@ CIMTYPE_FLAVOR = FLAVOR_TO_INSTANCE | FLAVOR_TO_SUBCLASS
 ID_FLAVOR = FLAVOR_TO_INSTANCE | FLAVOR_DISABLE_OVERRIDE
 
 
+# The compiler's checks that are wmimofck's (data-block) rules rather than MOF's own.
+_WMIMOFCK_RULE = re.compile(
+    r"WmiDataId|WmiMethodId|WmiSizeIs|MaxLen|guid|InstanceName|Active|data block|data item"
+)
+
+
 class EncodeError(Exception):
     """Something the compiled MOF holds that a BMF cannot (a value of no BMF type)."""
 
@@ -385,7 +391,14 @@ def encode_files(
     `mofcomp -WMI`, which deletes its output when they fail); without, warnings."""
     result = compile_files(paths, include_dirs=include_dirs)
     diags = list(result.diagnostics)
-    if result.errors:
+    if not wmi:  # plain mofcomp -B: wmimofck's data-block rules do not stop it
+        diags = [
+            Diagnostic("warning", d.location, d.message)
+            if d.severity == "error" and _WMIMOFCK_RULE.search(d.message)
+            else d
+            for d in diags
+        ]
+    if any(d.severity == "error" for d in diags):
         return b"", diags
     if wmi:
         from .bmf_decode import decode_bmf

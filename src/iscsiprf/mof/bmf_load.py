@@ -3,6 +3,8 @@ read as a binary MOF, anything else is compiled as MOF text (the name decides no
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Sequence
 
 from .bmf_container import is_bmf
@@ -15,8 +17,11 @@ MAX_BMF_BYTES = 64 << 20  # a real BMF is kilobytes; the whole DMTF schema is a 
 
 def sniff_bmf(path: str) -> bool:
     """True when the file at `path` starts with the BMF signature (False if unreadable: the
-    MOF compiler then words the problem)."""
+    MOF compiler then words the problem). Only a regular file is looked into: reading from a
+    pipe would take the bytes the compiler needs."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
         with open(path, "rb") as f:
             return is_bmf(f.read(4))
     except OSError:

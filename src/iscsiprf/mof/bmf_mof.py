@@ -8,6 +8,7 @@ when compiling the text can name the place in the binary file.
 
 from __future__ import annotations
 
+from .bmf_container import BmfError
 from .bmf_objects import (
     FLAVOR_AMENDED,
     FLAVOR_DISABLE_OVERRIDE,
@@ -153,7 +154,7 @@ class MofWriter:
             else:
                 t = ct
         if not t:
-            raise ValueError(f"property {p.name} has unknown type {p.vt:#x}")
+            raise BmfError(p.offset, f"property {p.name} has unknown type {p.vt:#x}", "payload")
         suffix = ""
         if p.vt & VT_ARRAY:
             mx = p.qualifier("MAX")

@@ -1,0 +1,89 @@
+"""`iscsiprf mof decode|encode` and BMF input to `mof check|classes`, as a user runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from iscsiprf.cli.app import cli
+
+MOF = """#pragma namespace("\\\\\\\\.\\\\root\\\\wmi")
+[WMI, Dynamic, Provider("WMIProv"), guid("{11111111-2222-3333-4444-555555555555}")]
+class Demo_Stats {
+  [key, read] string InstanceName;
+  [read] boolean Active;
+  [WmiDataId(1), read, Description("Sent."): Amended] uint32 Sent;
+  [WmiDataId(2), read, ValueMap{"0", "1"}, Values{"Off", "On"}] uint32 Mode;
+};
+"""
+# The same class breaking wmimofck's rule that WmiDataIds run from 1 without a gap.
+BAD = MOF.replace("WmiDataId(2)", "WmiDataId(16)")
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    r = CliRunner().invoke(cli, list(args))
+    return r.exit_code, r.stdout, r.stderr
+
+
+def _encode(tmp_path: Path, text: str, name: str) -> Path:
+    src = tmp_path / f"{name}.mof"
+    src.write_text(text)
+    out = tmp_path / f"{name}.bmf"
+    code, _, err = _run("mof", "encode", str(src), "-o", str(out))
+    assert code == 0, err
+    return out
+
+
+def test_encode_then_decode_then_classes(tmp_path: Path) -> None:
+    bmf = _encode(tmp_path, MOF, "demo")
+    assert bmf.read_bytes()[:4] == b"FOMB"
+    code, out, _ = _run("mof", "decode", str(bmf))
+    assert code == 0
+    assert "class Demo_Stats {" in out
+    assert 'Description("Sent."): Amended' in out
+    renamed = tmp_path / "no_extension"
+    renamed.write_bytes(bmf.read_bytes())  # the signature decides, not the name
+    code, out, _ = _run("mof", "classes", str(renamed))
+    assert code == 0
+    assert out.startswith("root/wmi:Demo_Stats {11111111-2222-3333-4444-555555555555}")
+    assert _run("mof", "check", str(renamed))[0] == 0
+
+
+def test_decode_several_into_a_directory(tmp_path: Path) -> None:
+    a = _encode(tmp_path, MOF, "a")
+    b = _encode(tmp_path, MOF.replace("Demo_Stats", "Other_Stats"), "b")
+    out = tmp_path / "made" / "here"
+    code, _, err = _run("mof", "decode", str(a), str(b), "-o", str(out))
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["a.mof", "b.mof"]
+    assert "class Other_Stats" in (out / "b.mof").read_text()
+    assert _run("mof", "decode", str(a), str(b))[0] == 2  # several need -o DIR
+
+
+def test_wmimofck_rules_warn_when_reading_and_fail_when_checking(tmp_path: Path) -> None:
+    bmf = _encode(tmp_path, BAD, "bad")
+    code, out, err = _run("mof", "classes", str(bmf))
+    assert code == 0
+    assert "Demo_Stats" in out
+    assert f"{bmf}: offset " in err and ": warning: " in err
+    code, _, err = _run("mof", "check", str(bmf))
+    assert code == 1
+    assert f"{bmf}: offset " in err and ": error: " in err
+    assert _run("mof", "header", str(bmf))[0] == 1
+    src = tmp_path / "bad.mof"
+    assert _run("mof", "encode", "--wmi", str(src), "-o", str(tmp_path / "x.bmf"))[0] == 1
+
+
+def test_broken_bmf_is_one_line_with_the_offset(tmp_path: Path) -> None:
+    bmf = _encode(tmp_path, MOF, "t")
+    cut = tmp_path / "cut.bmf"
+    cut.write_bytes(bmf.read_bytes()[:60])
+    for cmd in (["mof", "decode"], ["mof", "classes"], ["mof", "check"]):
+        code, _, err = _run(*cmd, str(cut))
+        assert code == 1, cmd
+        assert err.startswith(f"{cut}: offset 8: error: compressed length"), err
+        assert "Traceback" not in err
+    code, _, err = _run("mof", "decode", str(tmp_path / "missing.bmf"))
+    assert code == 1
+    assert err.startswith("iscsiprf: error: cannot read")

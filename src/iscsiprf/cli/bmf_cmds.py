@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import click
 
 from ..mof import BmfError, MofClass
-from ..mof.bmf_decode import decode_bmf, read_bmf
+from ..mof.bmf_decode import compile_doc, decode_bmf, read_bmf
 from ..mof.bmf_load import read_bmf_file
 from .errors import fail
 
@@ -31,7 +31,7 @@ def decode_text(path: str) -> str:
         doc = read_bmf(data, path)
     except BmfError as exc:
         fail(exc.format(path))
-    for d in decode_bmf(data, path).diagnostics:
+    for d in compile_doc(doc).diagnostics:
         click.echo(str(d), err=True)
     return doc.text
 

@@ -24,14 +24,35 @@ from .model import Location
 class BmfLocation(Location):
     """A place in a binary MOF: the file and an offset (into the uncompressed payload)."""
 
-    __slots__ = ("offset",)
+    __slots__ = ("_offset",)
 
     def __init__(self, path: str, offset: int) -> None:
         super().__init__(path, 0, 0)
-        self.offset = offset
+        self._offset = offset
+
+    @property
+    def offset(self) -> int:
+        self._resolved()
+        return self._offset
 
     def __str__(self) -> str:
         return f"{self.path}: offset {self.offset}"
+
+
+class _MappedLocation(BmfLocation):
+    """The payload offset of a place in the decoded text, found only when asked for (finding
+    lines of the compiled text's tokens costs more than the compile itself)."""
+
+    __slots__ = ("_text_loc", "_doc")
+
+    def __init__(self, text_loc: Location, doc: BmfDocument) -> None:
+        super().__init__(doc.path, -1)
+        self._text_loc = text_loc
+        self._doc = doc
+
+    def _resolved(self) -> None:
+        if self._offset < 0:
+            self._offset = self._doc.location(self._text_loc.line).offset
 
 
 class BmfDocument:
@@ -67,9 +88,16 @@ def decode_bmf(data: bytes, path: str, strict: bool = False) -> CompileResult:
         result = compile_text("", path)
         result.diagnostics = [Diagnostic("error", BmfLocation(path, exc.offset), exc.text())]
         return result
-    result = compile_text(doc.text, path)
+    return compile_doc(doc, strict)
+
+
+def compile_doc(doc: BmfDocument, strict: bool = False) -> CompileResult:
+    """Compile a read BMF's MOF text; diagnostics and locations name payload offsets."""
+    result = compile_text(doc.text, doc.path)
     diags = list(doc.warnings)
     for d in result.diagnostics:
+        if d.message.startswith(_SYSTEM_INSTANCE):
+            continue  # __Namespace, __Win32Provider...: in every WMI repository, not ours
         sev = d.severity if strict else "warning"
         diags.append(Diagnostic(sev, doc.location(d.location.line), d.message))
     result.diagnostics = diags
@@ -77,25 +105,32 @@ def decode_bmf(data: bytes, path: str, strict: bool = False) -> CompileResult:
     return result
 
 
+_SYSTEM_INSTANCE = "instance of unknown class __"
+
+
 def _relocate(result: CompileResult, doc: BmfDocument) -> None:
     """Point every element's location at its payload offset instead of the decoded text."""
+
+    def map_loc(loc: Location) -> Location:
+        return _MappedLocation(loc, doc)
+
     for c in result.schema:
         if c.builtin:
             continue
         if c.location is not None:
-            c.location = doc.location(c.location.line)
+            c.location = map_loc(c.location)
         for p in c.properties.values():
             if p.location is not None and p.class_origin.lower() == c.name.lower():
-                p.location = doc.location(p.location.line)
+                p.location = map_loc(p.location)
         for m in c.methods.values():
             if m.location is not None and m.class_origin.lower() == c.name.lower():
-                m.location = doc.location(m.location.line)
+                m.location = map_loc(m.location)
                 for prm in m.parameters:
                     if prm.location is not None:
-                        prm.location = doc.location(prm.location.line)
+                        prm.location = map_loc(prm.location)
     for inst in result.schema.instances:
         if inst.location is not None:
-            inst.location = doc.location(inst.location.line)
+            inst.location = map_loc(inst.location)
 
 
-__all__ = ["BmfDocument", "BmfLocation", "decode_bmf", "is_bmf", "read_bmf"]
+__all__ = ["BmfDocument", "BmfLocation", "compile_doc", "decode_bmf", "is_bmf", "read_bmf"]

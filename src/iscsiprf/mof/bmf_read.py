@@ -8,6 +8,8 @@ raises BmfError with the payload offset where it was found.
 from __future__ import annotations
 
 import struct
+import sys
+from array import array
 
 from .bmf_container import BmfError
 from .bmf_objects import (
@@ -63,6 +65,10 @@ def read_payload(data: bytes) -> tuple[list[RawObject], list[tuple[int, str]]]:
 class _Reader:
     def __init__(self, data: bytes) -> None:
         self.d = data
+        self.words = array("H", data[: len(data) & ~1])
+        if sys.byteorder == "big":
+            self.words.byteswap()
+        self.cache: dict[bytes, str] = {}
         self.flavors: dict[int, int] = {}
         self.warnings: list[tuple[int, str]] = []
 
@@ -218,17 +224,20 @@ class _Reader:
 
     def string_at(self, at: int, end: int) -> tuple[str, int]:
         """A NUL-terminated UTF-16LE string that must lie in [at, end), and the offset after
-        its NUL."""
-        d = self.d
-        i = at
-        while True:
-            i = d.find(b"\0\0", i, end)
-            if i < 0:
-                raise self.fail(at, "string without its NUL")
-            if (i - at) % 2 == 0:
-                break
-            i += 1
-        return d[at:i].decode("utf-16-le", "surrogatepass"), i + 2
+        its NUL. Every field of a payload has an even length, so strings start at even
+        offsets: the payload is searched as 16-bit words, and names that repeat (qualifier
+        names, types) are decoded once."""
+        if at & 1:
+            raise self.fail(at, "string at an odd offset")
+        try:
+            i = self.words.index(0, at >> 1, end >> 1)
+        except ValueError:
+            raise self.fail(at, "string without its NUL") from None
+        raw = self.d[at : 2 * i]
+        s = self.cache.get(raw)
+        if s is None:
+            s = self.cache[raw] = raw.decode("utf-16-le", "surrogatepass")
+        return s, 2 * i + 2
 
     def value(self, vt: int, at: int, end: int, depth: int) -> Any:
         if vt & VT_ARRAY:

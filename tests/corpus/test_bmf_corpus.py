@@ -123,3 +123,20 @@ def test_acpi_lists_the_firmware_classes_of_a_sysfs_tree(tmp_path: Path) -> None
     import json
 
     assert [c["name"] for c in json.loads(js.stdout)] == want
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_encode_gives_mofcomps_whole_file(name: str) -> None:
+    """The compressor makes mofcomp's choices too: the whole .bmf is identical."""
+    from iscsiprf.mof.bmf_encode import encode_bmf
+
+    assert encode_bmf(compile_files([_case(name, "mof")])) == _case(name, "bmf").read_bytes()
+
+
+@pytest.mark.parametrize("name", BLOBS)
+def test_compressing_a_firmware_payload_gives_its_stream(name: str) -> None:
+    from iscsiprf.mof.bmf_compress import compress
+
+    data = _blob(name).read_bytes()
+    csize = int.from_bytes(data[8:12], "little")
+    assert compress(unpack(data).payload) == data[16 : 16 + csize]

@@ -3,7 +3,7 @@
 It keeps the shape of mofcomp's streams (seen in every corpus BMF): a sync mark after each 512
 bytes of output, no copy across such a boundary, offsets up to 4414, lengths 2..512, an end
 mark after the last byte, the last byte padded with zero bits. Matches are found greedily
-(longest, nearest on a tie) through a table of the positions of each 3-byte string.
+(longest, nearest on a tie) through a table of the positions of each 2-byte string.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from .bmf_container import DS_MAGIC, MAX_LENGTH, MAX_OFFSET, SYNC
 
 BLOCK = 512
-_CHAIN = 48  # candidates tried per position: enough for text, bounded for time
+_CHAIN = 4096  # candidates tried per position: enough for text, bounded for time
 _SYNC_BITS = (3 | 4 | ((SYNC - 320) << 3), 15)
 
 
@@ -33,7 +33,8 @@ def compress(data: bytes) -> bytes:
     acc = 0
     nbits = 0
     n = len(data)
-    heads: dict[bytes, list[int]] = {}
+    heads2: dict[bytes, list[int]] = {}
+    heads3: dict[bytes, list[int]] = {}
     i = 0
     while i < n:
         block_end = min(n, (i // BLOCK + 1) * BLOCK)
@@ -41,9 +42,8 @@ def compress(data: bytes) -> bytes:
             best_len = 1
             best_off = 0
             limit = min(MAX_LENGTH, block_end - i)
-            if limit >= 2:
-                key = data[i : i + 3]
-                cands = heads.get(key) if limit >= 3 and len(key) == 3 else None
+            if limit >= 3:
+                cands = heads3.get(data[i : i + 3])
                 if cands:
                     tried = 0
                     for j in reversed(cands):
@@ -58,11 +58,10 @@ def compress(data: bytes) -> bytes:
                             best_len, best_off = length, off
                             if length == limit:
                                 break
-                if best_len < 2:  # a 2-byte copy from close by still beats two literals
-                    lo = max(0, i - 63)
-                    j = data.rfind(data[i : i + 2], lo, i + 1)
-                    if j >= 0 and j < i:
-                        best_len, best_off = 2, i - j
+            if best_len < 2 and limit >= 2:  # no 3-byte match: the nearest 2-byte one
+                cands = heads2.get(data[i : i + 2])
+                if cands and i - cands[-1] <= MAX_OFFSET:
+                    best_len, best_off = 2, i - cands[-1]
             if best_len >= 2:
                 code, bits = _offset_code(best_off)
                 lcode, lbits = _length_code(best_len)
@@ -74,8 +73,9 @@ def compress(data: bytes) -> bytes:
                 acc |= ((1 | ((b & 127) << 2)) if b & 128 else (2 | (b << 2))) << nbits
                 nbits += 9
                 step = 1
-            for p in range(i, min(i + step, n - 2)):
-                heads.setdefault(data[p : p + 3], []).append(p)
+            for p in range(i, min(i + step, n - 1)):
+                heads2.setdefault(data[p : p + 2], []).append(p)
+                heads3.setdefault(data[p : p + 3], []).append(p)
             i += step
             if nbits >= 64:
                 whole = nbits >> 3

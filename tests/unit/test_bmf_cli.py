@@ -87,3 +87,21 @@ def test_broken_bmf_is_one_line_with_the_offset(tmp_path: Path) -> None:
     code, _, err = _run("mof", "decode", str(tmp_path / "missing.bmf"))
     assert code == 1
     assert err.startswith("iscsiprf: error: cannot read")
+
+
+def test_a_directory_or_a_text_file_given_to_decode(tmp_path: Path) -> None:
+    code, _, err = _run("mof", "decode", str(tmp_path))
+    assert code == 1
+    assert err.startswith(f"iscsiprf: error: cannot read {tmp_path}")
+    mof = tmp_path / "plain.mof"
+    mof.write_text(MOF)
+    code, _, err = _run("mof", "decode", str(mof))
+    assert code == 1
+    assert err == f"{mof}: offset 0: error: not a binary MOF: no FOMB signature\n"
+
+
+def test_layout_of_a_bmf(tmp_path: Path) -> None:
+    bmf = _encode(tmp_path, MOF, "lay")
+    code, out, err = _run("mof", "layout", str(bmf), "--json")
+    assert code == 0, err
+    assert '"Demo_Stats"' in out

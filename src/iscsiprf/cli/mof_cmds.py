@@ -135,7 +135,7 @@ def _print_classes(classes: list[MofClass], as_json: bool) -> None:
 
 
 @mof_group.command("decode")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option(
     "-o", "output", type=click.Path(), help="Output file (one input) or directory (several)."
 )
@@ -147,9 +147,9 @@ def decode_cmd(files: tuple[str, ...], output: str | None) -> None:
 
 
 @mof_group.command("encode")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option(
-    "-I", "include_dirs", multiple=True, type=click.Path(file_okay=False),
+    "-I", "include_dirs", multiple=True, type=click.Path(),
     help="Add an include directory.",
 )  # fmt: skip
 @click.option("--wmi", is_flag=True, help="Also apply wmimofck's checks, as mofcomp -WMI does.")

@@ -13,6 +13,13 @@ def decode_bmf(data: bytes, path: str, strict: bool = False) -> CompileResult:
     return decode(data, path, strict)
 
 
+def encode_bmf(compiled: CompileResult | Schema) -> bytes:
+    """The binary MOF `mofcomp -B` writes for a compilation (or a schema): see bmf_encode.py."""
+    from .bmf_encode import encode_bmf as encode
+
+    return encode(compiled)
+
+
 __all__ = [
     "BmfError",
     "CompileResult",
@@ -25,6 +32,7 @@ __all__ = [
     "compile_files",
     "compile_text",
     "decode_bmf",
+    "encode_bmf",
     "is_bmf",
     "load_builtin_schema",
 ]

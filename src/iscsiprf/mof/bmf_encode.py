@@ -35,7 +35,16 @@ from .bmf_objects import (
 )
 from .compiler import CompileResult, compile_files
 from .errors import Diagnostic
-from .model import Instance, Method, MofClass, Parameter, Property, Qualifier, Qualifiers
+from .model import (
+    Instance,
+    Method,
+    MofClass,
+    Parameter,
+    Property,
+    Qualifier,
+    Qualifiers,
+    Schema,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -373,13 +382,15 @@ class Encoder:
         return part + FLAVOR_MAGIC + _U32.pack(len(flav)) + table
 
 
-def encode_payload(result: CompileResult) -> bytes:
+def encode_payload(compiled: CompileResult | Schema) -> bytes:
+    result = compiled if isinstance(compiled, CompileResult) else CompileResult(compiled)
     return Encoder(result).payload()
 
 
-def encode_bmf(result: CompileResult) -> bytes:
-    """The whole BMF file: header and compressed payload."""
-    payload = encode_payload(result)
+def encode_bmf(compiled: CompileResult | Schema) -> bytes:
+    """The whole BMF file (header and compressed payload) of a compilation or a schema: its
+    classes that are not iscsiprf's system classes, and its instances."""
+    payload = encode_payload(compiled)
     stream = compress(payload)
     return HEADER.pack(SIGNATURE, 1, len(stream), len(payload)) + stream
 

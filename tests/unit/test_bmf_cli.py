@@ -105,3 +105,23 @@ def test_layout_of_a_bmf(tmp_path: Path) -> None:
     code, out, err = _run("mof", "layout", str(bmf), "--json")
     assert code == 0, err
     assert '"Demo_Stats"' in out
+
+
+def test_maxlen_on_an_array_of_embedded_objects_is_accepted(tmp_path: Path) -> None:
+    """As wmimofck does for the WDK's msdsmdsm.mof (TargetDefaultPolicyInfo)."""
+    text = MOF.replace(
+        "class Demo_Stats {",
+        "class Demo_Stats {\n  [WmiDataId(3), read, MaxLen(1)] Demo_Item Items[];",
+    ).replace(
+        "[WMI, Dynamic",
+        '[WMI, guid("{11111111-2222-3333-4444-666666666666}")]\nclass Demo_Item {\n'
+        "  [WmiDataId(1), read] uint32 X;\n};\n[WMI, Dynamic",
+    )
+    src = tmp_path / "emb.mof"
+    src.write_text(text)
+    assert _run("mof", "check", str(src))[0] == 0
+    bad = tmp_path / "bad.mof"
+    bad.write_text(MOF.replace("read, Desc", "read, MaxLen(4), Desc"))
+    code, _, err = _run("mof", "check", str(bad))
+    assert code == 1
+    assert "MaxLen applies to strings" in err

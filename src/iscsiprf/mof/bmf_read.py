@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 _U32 = struct.Struct("<I")
 _HDR5 = struct.Struct("<5I")
 _HDR4 = struct.Struct("<4I")
+_HDR2 = struct.Struct("<2I")
 _FIXED = {
     VT_I1: struct.Struct("<b"), VT_UI1: struct.Struct("<B"), VT_I2: struct.Struct("<h"),
     VT_UI2: struct.Struct("<H"), VT_I4: struct.Struct("<i"), VT_UI4: struct.Struct("<I"),
@@ -69,6 +70,7 @@ class _Reader:
         if sys.byteorder == "big":
             self.words.byteswap()
         self.cache: dict[bytes, str] = {}
+        self.spans: dict[bytes, str] = {}  # a field's bytes (string, NUL, padding) -> string
         self.flavors: dict[int, int] = {}
         self.warnings: list[tuple[int, str]] = []
 
@@ -198,22 +200,43 @@ class _Reader:
         return at + n
 
     def qualifier_set(self, at: int, end: int, depth: int) -> list[RawQualifier]:
-        slen = self.u32(at, end)
+        if at + 8 > end:
+            raise self.fail(at, "qualifier set ends early")
+        slen, count = _HDR2.unpack_from(self.d, at)
         if slen < 8 or at + slen != end:
             raise self.fail(at, f"qualifier set length {slen} does not match its record")
-        count = self.u32(at + 4, end)
         out: list[RawQualifier] = []
+        append = out.append
+        flavors = self.flavors
+        unpack = _HDR4.unpack_from
+        d = self.d
+        string_at = self.string_at
+        spans = self.spans
         q = at + 8
         for _ in range(count):
-            n = self.u32(q, end)
+            if q + 16 > end:
+                raise self.fail(q, "qualifier header ends early")
+            n, vt, _flags, nlen = unpack(d, q)
             if n < 16 or q + n > end:
                 raise self.fail(q, f"qualifier length {n} does not fit in its set")
-            _n, vt, _flags, nlen = _HDR4.unpack_from(self.d, q)
             if nlen > n - 16:
                 raise self.fail(q + 12, "qualifier name overruns the qualifier")
-            name = self.string(q + 16, q + 16 + nlen)
-            value = self.value(vt, q + 16 + nlen, q + n, depth)
-            out.append(RawQualifier(name, vt, value, self.flavors.get(q, 0), q))
+            v = q + 16 + nlen
+            # A field's whole span decides its string: spans that repeat are decoded once.
+            raw = d[q + 16 : v]
+            name = spans.get(raw)
+            if name is None:
+                name = spans[raw] = string_at(q + 16, v)[0]
+            if vt == VT_BSTR:  # most qualifiers: a string value
+                raw = d[v : q + n]
+                value: Any = spans.get(raw)
+                if value is None:
+                    value = spans[raw] = string_at(v, q + n)[0]
+            elif vt == VT_BOOL and v + 2 <= q + n:
+                value = d[v] | d[v + 1] != 0
+            else:
+                value = self.value(vt, v, q + n, depth)
+            append(RawQualifier(name, vt, value, flavors.get(q, 0), q))
             q += n
         if q != end:
             raise self.fail(q, "qualifier set holds more than its count")

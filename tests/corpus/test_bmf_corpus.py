@@ -140,3 +140,23 @@ def test_compressing_a_firmware_payload_gives_its_stream(name: str) -> None:
     data = _blob(name).read_bytes()
     csize = int.from_bytes(data[8:12], "little")
     assert compress(unpack(data).payload) == data[16 : 16 + csize]
+
+
+def test_classflags_and_namespace_strings_survive_decode_and_encode(tmp_path: Path) -> None:
+    """081's objects carry __CLASSFLAGS 0x40 (`#pragma classflags("forceupdate")`) and a
+    namespace spelled `root\\default`: both come back in the re-encoded objects."""
+    from iscsiprf.mof.bmf_encode import encode_bmf
+    from iscsiprf.mof.bmf_read import read_payload
+
+    data = _blob("081").read_bytes()
+    text = read_bmf(data, "081.bmof").text
+    assert '#pragma classflags("forceupdate")' in text
+    src = tmp_path / "081.mof"
+    src.write_text(text)
+    again = encode_bmf(compile_files([src]))
+
+    def system(blob: bytes) -> set[tuple[tuple[str, object], ...]]:
+        # A set: 081 defines WMIEvent twice, and the compiled schema keeps the later one.
+        return {tuple(sorted(o.system.items())) for o in read_payload(unpack(blob).payload)[0]}
+
+    assert system(again) == system(data)

@@ -10,6 +10,7 @@ The flavor table lists every qualifier whose flavor is not 0 by payload offset.
 
 from __future__ import annotations
 
+import bisect
 import re
 import struct
 
@@ -34,7 +35,7 @@ from .bmf_objects import (
     VT_UNKNOWN,
 )
 from .compiler import CompileResult, compile_files
-from .errors import Diagnostic
+from .errors import Diagnostic, MofError
 from .model import (
     Instance,
     Method,
@@ -45,6 +46,7 @@ from .model import (
     Qualifiers,
     Schema,
 )
+from .source import read_mof_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -214,21 +216,25 @@ def _object(
     return head + body[0:], flav
 
 
-class _Spelling:
-    """How the source spelled each property's type (`String` stays `String` in CIMTYPE) and
-    which `#pragma namespace` string was in force: the model keeps neither."""
+_CLASSFLAG_BITS = {"updateonly": 0x1, "createonly": 0x2, "safeupdate": 0x20, "forceupdate": 0x40}
 
-    _NS = re.compile(r'#\s*pragma\s+namespace\s*\(\s*"((?:[^"\\]|\\.)*)"', re.I)
+
+class _Spelling:
+    """What the model does not keep and mofcomp writes: how the source spelled each
+    property's type (`String` stays `String` in CIMTYPE), and the `#pragma namespace` string
+    and `#pragma classflags` in force at each line."""
+
+    _PRAGMA = re.compile(r"#[ \t]*pragma[ \t]+(namespace|classflags)[ \t]*\(([^)\n]*)\)", re.I)
 
     def __init__(self) -> None:
         self.texts: dict[str, list[str] | None] = {}
+        self.pragmas: dict[str, tuple[list[int], list[tuple[str | None, int]]]] = {}
 
     def lines(self, path: str) -> list[str] | None:
         if path not in self.texts:
             try:
-                with open(path, encoding="utf-8", errors="replace") as f:
-                    self.texts[path] = f.read().split("\n")
-            except OSError:
+                self.texts[path] = read_mof_file(path).split("\n")
+            except MofError:
                 self.texts[path] = None
         return self.texts[path]
 
@@ -247,17 +253,34 @@ class _Spelling:
             return m.group(1)
         return default
 
-    def namespace(self, path: str, line: int, fallback: str) -> str:
-        lines = self.lines(path)
-        if lines:
-            found = None
-            for text in lines[: max(0, line)]:
-                m = self._NS.search(text)
-                if m:
-                    found = m.group(1)
-            if found is not None:
-                return re.sub(r"\\(.)", r"\1", found)
-        return fallback.replace("/", "\\")
+    def _table(self, path: str) -> tuple[list[int], list[tuple[str | None, int]]]:
+        """For each line where a pragma changes the state: (namespace string, classflags)."""
+        got = self.pragmas.get(path)
+        if got is None:
+            starts: list[int] = [0]
+            states: list[tuple[str | None, int]] = [(None, 0)]
+            for i, text in enumerate(self.lines(path) or (), 1):
+                if "pragma" not in text:
+                    continue
+                for m in self._PRAGMA.finditer(text):
+                    ns, flags = states[-1]
+                    arg = m.group(2).strip()
+                    if m.group(1).lower() == "namespace":
+                        q = re.match(r'"((?:[^"\\]|\\.)*)"', arg)
+                        ns = re.sub(r"\\(.)", r"\1", q.group(1)) if q else ns
+                    else:
+                        flags = 0
+                        for part in arg.split(","):
+                            word = part.strip().strip('"').lower()
+                            flags |= _CLASSFLAG_BITS.get(word, int(word) if word.isdigit() else 0)
+                    starts.append(i)
+                    states.append((ns, flags))
+            got = self.pragmas[path] = (starts, states)
+        return got
+
+    def state(self, path: str, line: int) -> tuple[str | None, int]:
+        starts, states = self._table(path)
+        return states[bisect.bisect_right(starts, line) - 1]
 
 
 class Encoder:
@@ -327,20 +350,27 @@ class Encoder:
 
     def klass(self, c: MofClass) -> Piece:
         props = [self.prop(c.properties[k], True) for k in c.local_properties]
-        ns = self.namespace(c)
-        system = [_system("__CLASS", c.name, True), _system("__NAMESPACE", ns, True)]
-        if c.superclass:
-            system.append(_system("__SUPERCLASS", c.superclass, True))
+        system = self.system(c)
         methods = [self.method(c.methods[k]) for k in c.local_methods]
         return _object(
             OBJ_CLASS, _user_qualifiers(c.qualifiers, True), props, system, methods, False
         )
 
-    def namespace(self, x: MofClass | Instance) -> str:
+    def system(self, x: MofClass | Instance) -> list[Piece]:
+        """__CLASS, __NAMESPACE (as the pragma spelled it), __CLASSFLAGS when a pragma set
+        them, __SUPERCLASS: mofcomp's order."""
         loc = x.location
-        if loc is None:
-            return x.namespace.replace("/", "\\")
-        return self.spell.namespace(loc.path, loc.line, x.namespace)
+        ns, flags = self.spell.state(loc.path, loc.line) if loc is not None else (None, 0)
+        name = x.name if isinstance(x, MofClass) else x.class_name
+        out = [
+            _system("__CLASS", name, True),
+            _system("__NAMESPACE", ns if ns is not None else x.namespace.replace("/", "\\"), True),
+        ]
+        if flags:
+            out.append(_system("__CLASSFLAGS", flags, True))
+        if isinstance(x, MofClass) and x.superclass:
+            out.append(_system("__SUPERCLASS", x.superclass, True))
+        return out
 
     def instance(self, inst: Instance) -> Piece:
         cls = self.result.schema.get(inst.class_name)
@@ -353,10 +383,7 @@ class Encoder:
                 vt = _value_vt(v)
             qs = _qualifier_set([])
             props.append(_record(vt, name, _value(vt, v, True), qs, True))
-        system = [
-            _system("__CLASS", inst.class_name, True),
-            _system("__NAMESPACE", self.namespace(inst), True),
-        ]
+        system = self.system(inst)
         return _object(
             OBJ_INSTANCE, _user_qualifiers(inst.qualifiers, True), props, system, [], False
         )

@@ -82,6 +82,7 @@ class MofWriter:
         self.offsets: list[int] = []  # per line
         self.warnings: list[tuple[int, str]] = []  # payload offset, message
         self.namespace: str | None = None
+        self.classflags = 0
 
     def line(self, text: str, offset: int) -> None:
         self.lines.append(text)
@@ -96,6 +97,14 @@ class MofWriter:
             if isinstance(ns, str) and ns != self.namespace:
                 self.line(f"#pragma namespace({mof_string(ns)})", o.offset)
                 self.namespace = ns
+            flags = o.system.get("__CLASSFLAGS", 0)
+            flags = flags if isinstance(flags, int) and not isinstance(flags, bool) else 0
+            if flags != self.classflags:  # a pragma stays in force for the objects after it
+                names = [n for bit, n in _CLASSFLAG_NAMES.items() if flags & bit]
+                known = sum(bit for bit in _CLASSFLAG_NAMES if flags & bit) == flags
+                arg = ", ".join(mof_string(n) for n in names) if flags and known else str(flags)
+                self.line(f"#pragma classflags({arg})", o.offset)
+                self.classflags = flags
             if o.kind == OBJ_CLASS:
                 self.klass(o)
             else:
@@ -120,11 +129,6 @@ class MofWriter:
         return "[" + ", ".join(parts) + "] " if parts else ""
 
     def klass(self, o: RawObject) -> None:
-        flags = o.system.get("__CLASSFLAGS")
-        if isinstance(flags, int) and flags:
-            names = [n for bit, n in _CLASSFLAG_NAMES.items() if flags & bit]
-            arg = ", ".join(mof_string(n) for n in names) if names else str(flags)
-            self.line(f"#pragma classflags({arg})", o.offset)
         sup = o.system.get("__SUPERCLASS")
         head = f"class {o.name}" + (f" : {sup}" if isinstance(sup, str) and sup else "")
         q = self.qualifiers(o.qualifiers)

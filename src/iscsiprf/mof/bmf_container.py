@@ -23,9 +23,9 @@ DS_MAGIC = b"DS\x00\x01"
 SYNC = 0x113F  # offset value that marks a sync point / the end of the stream
 MAX_OFFSET = SYNC - 1
 MAX_LENGTH = 512
-# A bound on what one blob may expand to: the largest real schema (DMTF CIM 2.49, every class)
-# is about 16 MiB uncompressed; a declared size beyond this is refused before any work.
-MAX_PAYLOAD = 256 << 20
+# A bound on what one blob may expand to: the largest real schema (DMTF CIM 2.49, every class
+# in one BMF) is 9 MiB uncompressed; a declared size beyond this is refused before any work.
+MAX_PAYLOAD = 64 << 20
 
 
 class BmfError(Exception):

@@ -125,3 +125,31 @@ def test_maxlen_on_an_array_of_embedded_objects_is_accepted(tmp_path: Path) -> N
     code, _, err = _run("mof", "check", str(bad))
     assert code == 1
     assert "MaxLen applies to strings" in err
+
+
+def test_plain_mof_check_reads_a_bmf_without_click(tmp_path: Path, capsys: object) -> None:
+    """`mof check FILE` runs without importing click (cli/mof_check.py); a BMF goes through
+    the same loader there."""
+    from iscsiprf.cli import mof_check
+
+    good = _encode(tmp_path, MOF, "good")
+    bad = _encode(tmp_path, BAD, "bad")
+    assert mof_check.run_plain(["mof", "check", str(good)]) == 0
+    assert mof_check.run_plain(["mof", "check", str(bad)]) == 1
+
+
+def test_real_values_are_written_as_mof_reals() -> None:
+    from iscsiprf.mof.bmf_mof import mof_value
+
+    assert mof_value(1e-05) == "1.0e-05"
+    assert mof_value(2.5) == "2.5"
+    assert float(mof_value(1e300)) == 1e300
+
+
+def test_a_value_a_bmf_cannot_hold_is_an_error_at_its_place(tmp_path: Path) -> None:
+    src = tmp_path / "v.mof"
+    src.write_text("class A { uint8 x; };\ninstance of A { x = 300; };\n")
+    code, _, err = _run("mof", "encode", str(src), "-o", str(tmp_path / "v.bmf"))
+    assert code == 1
+    assert err.startswith(f"{src}:2:13: error: instance of A: value 300 does not fit a uint8")
+    assert not (tmp_path / "v.bmf").exists()

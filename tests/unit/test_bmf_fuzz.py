@@ -111,10 +111,12 @@ def _mof(draw: st.DrawFn) -> str:
         if draw(st.booleans()):
             quals.append(f"Description({_q(draw(_TEXT))}): Amended")
         props = draw(st.lists(_IDENT, max_size=5, unique_by=str.lower))
+        ptypes: list[tuple[str, str]] = []
         lines = [f"[{', '.join(quals)}]", f"class C{cname} {{"]
         for i, pname in enumerate(props, 1):
             t = draw(_TYPES)
             arr = draw(st.sampled_from(["", "[]", "[4]"]))
+            ptypes.append((t, arr))
             pq = [f"WmiDataId({i})", "read"]
             if draw(st.booleans()):
                 pq.append(
@@ -124,12 +126,32 @@ def _mof(draw: st.DrawFn) -> str:
                 pq.append(
                     f"Values{{{', '.join(str(v) for v in draw(st.lists(st.integers(-9, 9), max_size=3)))}}}"
                 )
-            lines.append(f"  [{', '.join(pq)}] {t} P{pname}{arr};")
+            default = ""
+            if arr == "" and draw(st.booleans()):
+                default = " = " + draw(_default(t))
+            lines.append(f"  [{', '.join(pq)}] {t} P{pname}{arr}{default};")
         if draw(st.booleans()):
             lines.append("  [WmiMethodId(1), Implemented] void M([in] uint32 A, [out] string B);")
         lines.append("};")
         out += lines
+        if props and not ptypes[0][1] and draw(st.booleans()):  # an instance, one value set
+            out.append(f"instance of C{cname} {{ P{props[0]} = {draw(_default(ptypes[0][0]))}; }};")
     return "\n".join(out) + "\n"
+
+
+def _default(t: str) -> st.SearchStrategy[str]:
+    """A MOF literal for a property of type t (no reals: real32 is 4 bytes in a BMF)."""
+    if t.startswith(("uint", "sint")):
+        bits = int(t[4:])
+        lo, hi = (0, 2**bits - 1) if t[0] == "u" else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+        return st.integers(lo, hi).map(str)
+    if t == "boolean":
+        return st.sampled_from(["TRUE", "FALSE"])
+    if t == "datetime":
+        return st.just('"20261204153000.000000+000"')
+    if t in ("string",):
+        return _TEXT.map(_q)
+    return st.just("NULL")
 
 
 def _q(s: str) -> str:

@@ -38,6 +38,7 @@ from .compiler import CompileResult, compile_files
 from .errors import Diagnostic, MofError
 from .model import (
     Instance,
+    Location,
     Method,
     MofClass,
     Parameter,
@@ -73,6 +74,10 @@ _WMIMOFCK_RULE = re.compile(
 
 class EncodeError(Exception):
     """Something the compiled MOF holds that a BMF cannot (a value of no BMF type)."""
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
+        super().__init__(message)
+        self.location = location
 
 
 # A piece of payload: its bytes and (offset in them, flavor) of qualifiers with a flavor.
@@ -129,11 +134,17 @@ def _scalar(vt: int, v: Any) -> bytes:
         raise EncodeError(f"no BMF form for a value of type {vt:#x}")
     if vt == 103 and isinstance(v, str):
         v = ord(v[:1] or "\0")
-    if fmt[-1] in "fd":
-        v = float(v)
-    elif isinstance(v, float):
-        v = int(v)
-    return struct.pack(fmt, v)
+    try:
+        if fmt[-1] in "fd":
+            v = float(v)
+        elif isinstance(v, float):
+            v = int(v)
+        return struct.pack(fmt, v)
+    except (struct.error, TypeError, ValueError, OverflowError):
+        raise EncodeError(f"value {v!r} does not fit a {_VT_NAMES.get(vt, hex(vt))}") from None
+
+
+_VT_NAMES = {vt: name for name, vt in TYPE_VT.items()}
 
 
 def _value(vt: int, v: Any, pad: bool) -> bytes:
@@ -382,7 +393,8 @@ class Encoder:
             else:
                 vt = _value_vt(v)
             qs = _qualifier_set([])
-            props.append(_record(vt, name, _value(vt, v, True), qs, True))
+            value = None if v is None else _value(vt, v, True)  # NULL: a property without value
+            props.append(_record(vt, name, value, qs, True))
         system = self.system(inst)
         return _object(
             OBJ_INSTANCE, _user_qualifiers(inst.qualifiers, True), props, system, [], False
@@ -399,9 +411,15 @@ class Encoder:
             return (paths.setdefault(loc.path, len(paths)), loc.line, n)
 
         for n, c in enumerate(self.result.user_classes()):
-            items.append((key(c, n), self.klass(c)))
+            try:
+                items.append((key(c, n), self.klass(c)))
+            except EncodeError as exc:
+                raise EncodeError(f"class {c.name}: {exc}", c.location) from None
         for n, inst in enumerate(self.result.schema.instances):
-            items.append((key(inst, n), self.instance(inst)))
+            try:
+                items.append((key(inst, n), self.instance(inst)))
+            except EncodeError as exc:
+                raise EncodeError(f"instance of {inst.class_name}: {exc}", inst.location) from None
         items.sort(key=lambda t: t[0])
         objs, flav = _join([p for _, p in items], 20)
         part = struct.pack("<4s4I", SIGNATURE, 20 + len(objs), 1, 1, len(items)) + objs
@@ -438,10 +456,14 @@ def encode_files(
         ]
     if any(d.severity == "error" for d in diags):
         return b"", diags
+    try:
+        data = encode_bmf(result)
+    except EncodeError as exc:
+        where = exc.location or Location(paths[0] if paths else "<input>", 0, 0)
+        return b"", [*diags, Diagnostic("error", where, str(exc))]
     if wmi:
         from .bmf_decode import decode_bmf
 
-        data = encode_bmf(result)
         check = decode_bmf(data, paths[0], strict=True)
         return data, diags + [d for d in check.diagnostics if d.severity == "error"]
-    return encode_bmf(result), diags
+    return data, diags

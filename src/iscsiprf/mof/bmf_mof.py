@@ -64,7 +64,8 @@ def mof_value(v: Any) -> str:
     if isinstance(v, str):
         return mof_string(v)
     if isinstance(v, float):
-        return repr(v)
+        text = repr(v)  # MOF wants a dot in a real: 1e-05 -> 1.0e-05
+        return text if "." in text or "e" not in text else text.replace("e", ".0e", 1)
     if isinstance(v, int):
         return str(v)
     if isinstance(v, list):
@@ -213,7 +214,8 @@ class MofWriter:
         q = self.qualifiers(o.qualifiers)
         self.line(f"{q}instance of {o.name} {{", o.offset)
         for p in o.properties:
-            if not p.has_value:
+            if not p.has_value:  # set to NULL in the MOF (mofcomp writes only what was set)
+                self.line(f"  {p.name} = NULL;", p.offset)
                 continue
             if isinstance(p.value, RawObject) or (
                 isinstance(p.value, list) and any(isinstance(x, RawObject) for x in p.value)

@@ -153,3 +153,19 @@ def test_a_value_a_bmf_cannot_hold_is_an_error_at_its_place(tmp_path: Path) -> N
     assert code == 1
     assert err.startswith(f"{src}:2:13: error: instance of A: value 300 does not fit a uint8")
     assert not (tmp_path / "v.bmf").exists()
+
+
+def test_decode_into_an_existing_directory_and_clashing_names(tmp_path: Path) -> None:
+    a = _encode(tmp_path, MOF, "one")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert _run("mof", "decode", str(a), "-o", str(out))[0] == 0
+    assert "class Demo_Stats" in (out / "one.mof").read_text()
+    other = tmp_path / "sub"
+    other.mkdir()
+    b = other / "one.bmf"
+    b.write_bytes(a.read_bytes())
+    code, _, err = _run("mof", "decode", str(a), str(b), "-o", str(tmp_path / "both"))
+    assert code == 1
+    assert "would both be written as" in err
+    assert not (tmp_path / "both").exists()

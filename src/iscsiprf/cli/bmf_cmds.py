@@ -37,7 +37,9 @@ def decode_text(path: str) -> str:
 
 
 def decode(files: Sequence[str], output: str | None) -> None:
-    if len(files) == 1:
+    """One input: to stdout, to PATH, or to PATH/NAME.mof when PATH is a directory. Several:
+    PATH is a directory (made if missing) that gets one NAME.mof each."""
+    if len(files) == 1 and (output is None or not os.path.isdir(output)):
         text = decode_text(files[0])
         if output is None:
             sys.stdout.write(text)
@@ -48,10 +50,16 @@ def decode(files: Sequence[str], output: str | None) -> None:
         fail("several inputs need -o DIRECTORY", exit_code=2)
     if os.path.exists(output) and not os.path.isdir(output):
         fail(f"{output}: not a directory (several inputs write one NAME.mof each)")
-    texts = [(os.path.splitext(os.path.basename(f))[0], decode_text(f)) for f in files]
+    names: dict[str, str] = {}
+    for f in files:
+        name = os.path.splitext(os.path.basename(f))[0] + ".mof"
+        if name in names:
+            fail(f"{names[name]} and {f} would both be written as {os.path.join(output, name)}")
+        names[name] = f
+    texts = [(name, decode_text(f)) for name, f in names.items()]  # all read before any write
     os.makedirs(output, exist_ok=True)
     for name, text in texts:
-        _write(os.path.join(output, name + ".mof"), text.encode("utf-8"))
+        _write(os.path.join(output, name), text.encode("utf-8"))
 
 
 def _write(path: str, data: bytes) -> None:

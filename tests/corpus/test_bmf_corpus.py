@@ -160,3 +160,15 @@ def test_classflags_and_namespace_strings_survive_decode_and_encode(tmp_path: Pa
         return {tuple(sorted(o.system.items())) for o in read_payload(unpack(blob).payload)[0]}
 
     assert system(again) == system(data)
+
+
+@pytest.mark.parametrize("name", ["006", "062", "103", "112"])
+def test_firmware_decoded_to_mof_encodes_to_its_own_payload(name: str, tmp_path: Path) -> None:
+    """mofcomp wrote these blobs too: their decoded MOF, encoded again, gives the very payload
+    (in/out parameters, MAX before ID, string arrays, embedded objects, superclasses)."""
+    from iscsiprf.mof.bmf_encode import encode_payload
+
+    data = _blob(name).read_bytes()
+    src = tmp_path / f"{name}.mof"
+    src.write_text(read_bmf(data, src.name).text)
+    assert encode_payload(compile_files([src])) == unpack(data).payload

@@ -148,15 +148,15 @@ _VT_NAMES = {vt: name for name, vt in TYPE_VT.items()}
 
 
 def _value(vt: int, v: Any, pad: bool) -> bytes:
-    if vt & VT_ARRAY:
-        items = b"".join(_scalar(vt & ~VT_ARRAY, x) for x in v)
-        return _pad(struct.pack("<4I", 16 + len(items), 1, len(v), 4 + len(items)) + items, pad)
+    if vt & VT_ARRAY:  # padding, when there is any, counts in the array's own lengths
+        items = _pad(b"".join(_scalar(vt & ~VT_ARRAY, x) for x in v), pad)
+        return struct.pack("<4I", 16 + len(items), 1, len(v), 4 + len(items)) + items
     return _pad(_scalar(vt, v), pad)
 
 
 def _qualifier(name: str, vt: int, value: Any, flavor: int, pad: bool) -> Piece:
     body = _name(name, pad)
-    val = _value(vt, value, False)
+    val = _value(vt, value, pad)
     rec = struct.pack("<4I", 0, vt, 0, len(body)) + body + val
     rec = _pad(rec, pad)
     rec = _U32.pack(len(rec)) + rec[4:]
@@ -311,9 +311,10 @@ class Encoder:
         vt, ct = self.cimtype(p)
         if p.array:
             vt |= VT_ARRAY
-        quals = _user_qualifiers(p.qualifiers, pad) + (extra or [])
+        quals = _user_qualifiers(p.qualifiers, pad)
         if p.array and p.array_size:
             quals.append(_qualifier("MAX", VT_I4, p.array_size, 0, pad))
+        quals += extra or []  # a parameter's ID: after MAX, before CIMTYPE
         quals.append(_qualifier("CIMTYPE", VT_BSTR, ct, CIMTYPE_FLAVOR, pad))
         value = None
         if p.default is not None:
@@ -328,9 +329,14 @@ class Encoder:
         props = []
         if ret is not None:
             props.append(self.prop(ret, pad))
+        other = "out" if not pad else "in"  # each copy of an [in, out] one drops the other
         for pid, prm in params:
             idq = _qualifier("ID", VT_I4, pid, ID_FLAVOR, pad)
-            as_prop = Property(prm.name, prm.type, prm.qualifiers, prm.array, prm.array_size,
+            quals = Qualifiers()
+            for key, q in prm.qualifiers.items():
+                if key != other:
+                    quals[key] = q
+            as_prop = Property(prm.name, prm.type, quals, prm.array, prm.array_size,
                                prm.ref_class, None, "", prm.location)  # fmt: skip
             props.append(self.prop(as_prop, pad, [idq]))
         return _object(

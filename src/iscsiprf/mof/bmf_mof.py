@@ -197,9 +197,7 @@ class MofWriter:
                     else 1000 + len(params)
                 )
                 if pid in params:  # the same parameter, in and out: one list of qualifiers
-                    have = params[pid][1]
-                    names = {q.name.lower() for q in have}
-                    have.extend(q for q in p.qualifiers if q.name.lower() not in names)
+                    params[pid] = (params[pid][0], _merge_in_out(params[pid][1], p.qualifiers))
                 else:
                     params[pid] = (p, list(p.qualifiers))
         plist = []
@@ -224,6 +222,23 @@ class MofWriter:
                 continue
             self.line(f"  {p.name} = {mof_value(p.value)};", p.offset)
         self.line("};", o.offset)
+
+
+def _merge_in_out(first: list[RawQualifier], second: list[RawQualifier]) -> list[RawQualifier]:
+    """The qualifier list of an [in, out] parameter from its two copies: mofcomp writes the
+    list without `out` in the in-parameters object and without `in` in the out-parameters one.
+    The qualifiers the second copy adds go back where they stood (`in` before `out` when the
+    copies cannot tell)."""
+    names = {q.name.lower() for q in first}
+    out = list(first)
+    anchor = next((i for i, q in enumerate(first) if q.name.lower() in ("in", "out")), len(first))
+    for j, q in enumerate(second):
+        if q.name.lower() in names:
+            continue
+        at = j if j < anchor else j + 1
+        out.insert(min(at, len(out)), q)
+        names.add(q.name.lower())
+    return out
 
 
 def objects_to_mof(objs: list[RawObject]) -> MofWriter:

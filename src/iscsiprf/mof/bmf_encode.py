@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import re
 import struct
+from functools import partial
 
 from .bmf_compress import compress
 from .bmf_container import HEADER, SIGNATURE
@@ -51,10 +52,11 @@ from .source import read_mof_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any
 
 _U32 = struct.Struct("<I")
+_HDR2 = struct.Struct("<2I")
 _NONE = 0xFFFFFFFF
 _FLAVOR_BITS = {
     "toinstance": FLAVOR_TO_INSTANCE,
@@ -80,25 +82,12 @@ class EncodeError(Exception):
         self.location = location
 
 
-# A piece of payload: its bytes and (offset in them, flavor) of qualifiers with a flavor.
-Piece = tuple[bytes, list[tuple[int, int]]]
-
-
 def _pad(b: bytes, pad: bool) -> bytes:
     return b + b"\0" * (-len(b) % 4) if pad else b
 
 
 def _name(s: str, pad: bool) -> bytes:
     return _pad(s.encode("utf-16-le", "surrogatepass") + b"\0\0", pad)
-
-
-def _join(parts: list[Piece], start: int) -> Piece:
-    out = bytearray()
-    flav: list[tuple[int, int]] = []
-    for b, f in parts:
-        flav.extend((start + len(out) + o, v) for o, v in f)
-        out += b
-    return bytes(out), flav
 
 
 def _flavor_bits(q: Qualifier) -> int:
@@ -147,84 +136,138 @@ def _scalar(vt: int, v: Any) -> bytes:
 _VT_NAMES = {vt: name for name, vt in TYPE_VT.items()}
 
 
-def _value(vt: int, v: Any, pad: bool) -> bytes:
-    if vt & VT_ARRAY:  # padding, when there is any, counts in the array's own lengths
-        items = _pad(b"".join(_scalar(vt & ~VT_ARRAY, x) for x in v), pad)
-        return struct.pack("<4I", 16 + len(items), 1, len(v), 4 + len(items)) + items
-    return _pad(_scalar(vt, v), pad)
+# A qualifier to write: name, VT, value, flavor.
+QualSpec = tuple[str, int, "Any", int]
 
 
-def _qualifier(name: str, vt: int, value: Any, flavor: int, pad: bool) -> Piece:
-    body = _name(name, pad)
-    val = _value(vt, value, pad)
-    rec = struct.pack("<4I", 0, vt, 0, len(body)) + body + val
-    rec = _pad(rec, pad)
-    rec = _U32.pack(len(rec)) + rec[4:]
-    return rec, [(0, flavor)] if flavor else []
+class _Out:
+    """The payload, written front to back: a record's length is patched in when it closes,
+    and every offset is the payload's own (mofcomp aligns a string array's end by it)."""
+
+    def __init__(self) -> None:
+        self.b = bytearray()
+        self.flavors: list[tuple[int, int]] = []
+
+    def open(self) -> int:
+        at = len(self.b)
+        self.b += b"\0\0\0\0"
+        return at
+
+    def close(self, at: int) -> None:
+        _U32.pack_into(self.b, at, len(self.b) - at)
+
+    def u32s(self, *values: int) -> None:
+        self.b += struct.pack(f"<{len(values)}I", *values)
+
+    def value(self, vt: int, v: Any, pad: bool) -> None:
+        if not vt & VT_ARRAY:
+            self.b += _pad(_scalar(vt, v), pad)
+            return
+        items = b"".join(_scalar(vt & ~VT_ARRAY, x) for x in v)
+        if pad and vt & ~VT_ARRAY == VT_BSTR:  # the strings end at a 4-byte payload offset
+            items += b"\0" * (-(len(self.b) + 16 + len(items)) % 4)
+        else:
+            items = _pad(items, pad)
+        # Padding, when there is any, counts in the array's own lengths.
+        self.u32s(16 + len(items), 1, len(v), 4 + len(items))
+        self.b += items
+
+    def qualifier(self, spec: QualSpec, pad: bool) -> None:
+        name, vt, value, flavor = spec
+        at = self.open()
+        nb = _name(name, pad)
+        self.u32s(vt, 0, len(nb))
+        self.b += nb
+        self.value(vt, value, pad)
+        self.close(at)
+        if flavor:
+            self.flavors.append((at, flavor))
+
+    def qualifier_set(self, specs: list[QualSpec], pad: bool) -> None:
+        at = self.open()
+        self.u32s(len(specs))
+        for spec in specs:
+            self.qualifier(spec, pad)
+        self.close(at)
+
+    def record(
+        self,
+        vt: int,
+        name: str,
+        write_value: Callable[[], None] | None,
+        quals: list[QualSpec] | None,
+        pad: bool,
+    ) -> None:
+        """A property or method: header, name, value, qualifier set."""
+        at = self.open()
+        self.u32s(vt, 0)
+        sizes = len(self.b)
+        self.u32s(0, 0)
+        start = len(self.b)
+        self.b += _name(name, pad)
+        name_len = len(self.b) - start
+        if write_value is not None:
+            write_value()
+        _HDR2.pack_into(
+            self.b, sizes, name_len if write_value is not None else _NONE, len(self.b) - start
+        )
+        if quals is not None:
+            self.qualifier_set(quals, pad)
+        self.close(at)
+
+    def system(self, name: str, value: str | int, pad: bool) -> None:
+        at = self.open()
+        nb = _name(name, pad)
+        if isinstance(value, int):
+            vt, vb = VT_I4, struct.pack("<i", value)
+        else:
+            vt, vb = VT_BSTR, _name(value, False)
+        self.u32s(vt, 0, len(nb), _NONE)
+        self.b += nb + vb
+        if pad:
+            self.b += b"\0" * (-(len(self.b) - at) % 4)
+        self.close(at)
+
+    def object(
+        self,
+        kind: int,
+        quals: list[QualSpec] | None,
+        props: Sequence[Callable[[], None]],
+        system: list[tuple[str, str | int]],
+        methods: Sequence[Callable[[], None]],
+        nested: bool,
+        pad: bool,
+    ) -> None:
+        at = self.open()
+        self.u32s(_NONE if nested else 0)
+        sizes = len(self.b)
+        self.u32s(0, 0, kind)
+        data = len(self.b)
+        if quals is not None:
+            self.qualifier_set(quals, pad)
+        qlen = len(self.b) - data
+        pset = self.open()
+        self.u32s(len(props) + len(system))
+        for write in props:
+            write()
+        for name, value in system:
+            self.system(name, value, pad)
+        self.close(pset)
+        _HDR2.pack_into(self.b, sizes, qlen, len(self.b) - data)
+        mset = self.open()
+        self.u32s(len(methods))
+        for write in methods:
+            write()
+        self.close(mset)
+        self.close(at)
 
 
-def _qualifier_set(quals: list[Piece]) -> Piece:
-    body, flav = _join(quals, 8)
-    return struct.pack("<2I", 8 + len(body), len(quals)) + body, flav
-
-
-def _user_qualifiers(q: Qualifiers, pad: bool) -> list[Piece]:
-    out = []
-    for x in q.values():
-        if x.propagated:
-            continue
-        out.append(_qualifier(x.name, _value_vt(x.value), x.value, _flavor_bits(x), pad))
-    return out
-
-
-def _record(vt: int, name: str, value: bytes | None, qset: Piece | None, pad: bool) -> Piece:
-    """A property or method record: header, name, value, qualifier set."""
-    nb = _name(name, pad)
-    a = len(nb) if value is not None else _NONE
-    b = len(nb) + (len(value) if value is not None else 0)
-    head = nb + (value or b"")
-    body = struct.pack("<4I", vt, 0, a, b) + head
-    flav: list[tuple[int, int]] = []
-    if qset is not None:
-        flav = [(4 + len(body) + o, f) for o, f in qset[1]]
-        body += qset[0]
-    return _U32.pack(4 + len(body)) + body, flav
-
-
-def _system(name: str, value: str | int, pad: bool) -> Piece:
-    nb = _name(name, pad)
-    if isinstance(value, int):
-        vt, vb = VT_I4, struct.pack("<i", value)
-    else:
-        vt, vb = VT_BSTR, _name(value, False)
-    body = struct.pack("<4I", vt, 0, len(nb), _NONE) + nb + vb
-    body = _pad(_U32.pack(0) + body, pad)[4:]
-    return _U32.pack(4 + len(body)) + body, []
-
-
-def _object(
-    kind: int,
-    quals: list[Piece] | None,
-    props: list[Piece],
-    system: list[Piece],
-    methods: list[Piece],
-    nested: bool,
-) -> Piece:
-    parts: list[Piece] = []
-    qlen = 0
-    if quals is not None:
-        qs = _qualifier_set(quals)
-        qlen = len(qs[0])
-        parts.append(qs)
-    pbody, pflav = _join(props + system, 8)
-    pset = struct.pack("<2I", 8 + len(pbody), len(props) + len(system)) + pbody, pflav
-    parts.append(pset)
-    dlen = qlen + len(pset[0])
-    mbody, mflav = _join(methods, 8)
-    parts.append((struct.pack("<2I", 8 + len(mbody), len(methods)) + mbody, mflav))
-    body, flav = _join(parts, 20)
-    head = struct.pack("<5I", 20 + len(body), _NONE if nested else 0, qlen, dlen, kind)
-    return head + body[0:], flav
+def _user_qualifiers(q: Qualifiers) -> list[QualSpec]:
+    return [
+        (x.name, _value_vt(x.value), x.value, _flavor_bits(x))
+        for x in q.values()
+        if not x.propagated
+    ]
 
 
 _CLASSFLAG_BITS = {"updateonly": 0x1, "createonly": 0x2, "safeupdate": 0x20, "forceupdate": 0x40}
@@ -298,6 +341,7 @@ class Encoder:
     def __init__(self, result: CompileResult) -> None:
         self.result = result
         self.spell = _Spelling()
+        self.out = _Out()
 
     def cimtype(self, elem: Property | Parameter) -> tuple[int, str]:
         t = elem.type
@@ -307,43 +351,41 @@ class Encoder:
             return VT_UNKNOWN, f"object:{t}"
         return TYPE_VT[t], self.spell.type_name(elem, t)
 
-    def prop(self, p: Property, pad: bool, extra: list[Piece] | None = None) -> Piece:
+    def prop(self, p: Property, pad: bool, extra: list[QualSpec] | None = None) -> None:
         vt, ct = self.cimtype(p)
         if p.array:
             vt |= VT_ARRAY
-        quals = _user_qualifiers(p.qualifiers, pad)
+        quals = _user_qualifiers(p.qualifiers)
         if p.array and p.array_size:
-            quals.append(_qualifier("MAX", VT_I4, p.array_size, 0, pad))
+            quals.append(("MAX", VT_I4, p.array_size, 0))
         quals += extra or []  # a parameter's ID: after MAX, before CIMTYPE
-        quals.append(_qualifier("CIMTYPE", VT_BSTR, ct, CIMTYPE_FLAVOR, pad))
-        value = None
-        if p.default is not None:
-            value = _value(vt, p.default, pad)
-        return _record(vt, p.name, value, _qualifier_set(quals), pad)
+        quals.append(("CIMTYPE", VT_BSTR, ct, CIMTYPE_FLAVOR))
+        o = self.out
+        default = p.default
+        write = None if default is None else (lambda: o.value(vt, default, pad))
+        o.record(vt, p.name, write, quals, pad)
 
     def params_object(
         self, params: list[tuple[int, Parameter]], ret: Property | None, pad: bool
-    ) -> Piece:
+    ) -> None:
         """A __PARAMETERS object. mofcomp pads the out-parameters object as it pads top-level
         objects, and writes the in-parameters object without any padding (seen in case02)."""
-        props = []
+        props: list[Callable[[], None]] = []
         if ret is not None:
-            props.append(self.prop(ret, pad))
+            props.append(lambda: self.prop(ret, pad))
         other = "out" if not pad else "in"  # each copy of an [in, out] one drops the other
         for pid, prm in params:
-            idq = _qualifier("ID", VT_I4, pid, ID_FLAVOR, pad)
             quals = Qualifiers()
             for key, q in prm.qualifiers.items():
                 if key != other:
                     quals[key] = q
             as_prop = Property(prm.name, prm.type, quals, prm.array, prm.array_size,
                                prm.ref_class, None, "", prm.location)  # fmt: skip
-            props.append(self.prop(as_prop, pad, [idq]))
-        return _object(
-            OBJ_INSTANCE, None, props, [_system("__CLASS", "__PARAMETERS", pad)], [], True
-        )
+            idq: QualSpec = ("ID", VT_I4, pid, ID_FLAVOR)
+            props.append(partial(self.prop, as_prop, pad, [idq]))
+        self.out.object(OBJ_INSTANCE, None, props, [("__CLASS", "__PARAMETERS")], [], True, pad)
 
-    def method(self, m: Method) -> Piece:
+    def method(self, m: Method) -> None:
         numbered = list(enumerate(m.parameters))
         ins = [(i, p) for i, p in numbered if p.qualifiers.has("in")]
         outs = [(i, p) for i, p in numbered if p.qualifiers.has("out")]
@@ -351,63 +393,74 @@ class Encoder:
         if m.return_type != "void":
             ret = Property("ReturnValue", m.return_type, Qualifiers(), ref_class=None)
             ret.qualifiers.add(Qualifier("out", True))
-        objs = []
+        objs: list[Callable[[], None]] = []
         if ins:
-            objs.append(self.params_object(ins, None, False))
+            objs.append(lambda: self.params_object(ins, None, False))
         if outs or ret is not None:
-            objs.append(self.params_object(outs, ret, True))
-        quals = _qualifier_set(_user_qualifiers(m.qualifiers, True))
-        if not objs:
-            return _record(0, m.name, None, quals, True)
-        items, flav = _join(objs, 16)
-        value = struct.pack("<4I", 16 + len(items), 1, len(objs), 4 + len(items)) + items
-        rec, rflav = _record(VT_ARRAY | VT_UNKNOWN, m.name, value, quals, True)
-        name_len = len(_name(m.name, True))
-        return rec, [(20 + name_len + o, f) for o, f in flav] + rflav
+            objs.append(lambda: self.params_object(outs, ret, True))
+        o = self.out
+        quals = _user_qualifiers(m.qualifiers)
 
-    def klass(self, c: MofClass) -> Piece:
-        props = [self.prop(c.properties[k], True) for k in c.local_properties]
-        system = self.system(c)
-        methods = [self.method(c.methods[k]) for k in c.local_methods]
-        return _object(
-            OBJ_CLASS, _user_qualifiers(c.qualifiers, True), props, system, methods, False
+        def params() -> None:  # an array of objects, not padded
+            at = o.open()
+            o.u32s(1, len(objs))
+            items = o.open()
+            for write in objs:
+                write()
+            _U32.pack_into(o.b, items, len(o.b) - items)
+            o.close(at)
+
+        if not objs:
+            o.record(0, m.name, None, quals, True)
+        else:
+            o.record(VT_ARRAY | VT_UNKNOWN, m.name, params, quals, True)
+
+    def klass(self, c: MofClass) -> None:
+        props = [partial(self.prop, c.properties[k], True) for k in c.local_properties]
+        methods = [partial(self.method, c.methods[k]) for k in c.local_methods]
+        self.out.object(
+            OBJ_CLASS, _user_qualifiers(c.qualifiers), props, self.system(c), methods, False, True
         )
 
-    def system(self, x: MofClass | Instance) -> list[Piece]:
+    def system(self, x: MofClass | Instance) -> list[tuple[str, str | int]]:
         """__CLASS, __NAMESPACE (as the pragma spelled it), __CLASSFLAGS when a pragma set
         them, __SUPERCLASS: mofcomp's order."""
         loc = x.location
         ns, flags = self.spell.state(loc.path, loc.line) if loc is not None else (None, 0)
         name = x.name if isinstance(x, MofClass) else x.class_name
-        out = [
-            _system("__CLASS", name, True),
-            _system("__NAMESPACE", ns if ns is not None else x.namespace.replace("/", "\\"), True),
+        out: list[tuple[str, str | int]] = [
+            ("__CLASS", name),
+            ("__NAMESPACE", ns if ns is not None else x.namespace.replace("/", "\\")),
         ]
         if flags:
-            out.append(_system("__CLASSFLAGS", flags, True))
+            out.append(("__CLASSFLAGS", flags))
         if isinstance(x, MofClass) and x.superclass:
-            out.append(_system("__SUPERCLASS", x.superclass, True))
+            out.append(("__SUPERCLASS", x.superclass))
         return out
 
-    def instance(self, inst: Instance) -> Piece:
+    def instance_value(self, name: str, vt: int, v: Any) -> None:
+        """One value of an instance; NULL is a property without value."""
+        o = self.out
+        o.record(vt, name, None if v is None else partial(o.value, vt, v, True), [], True)
+
+    def instance(self, inst: Instance) -> None:
         cls = self.result.schema.get(inst.class_name)
-        props = []
+        o = self.out
+        props: list[Callable[[], None]] = []
         for name, v in inst.values.items():
             p = cls.prop(name) if cls is not None else None
             if p is not None:
                 vt = self.cimtype(p)[0] | (VT_ARRAY if p.array else 0)
             else:
                 vt = _value_vt(v)
-            qs = _qualifier_set([])
-            value = None if v is None else _value(vt, v, True)  # NULL: a property without value
-            props.append(_record(vt, name, value, qs, True))
-        system = self.system(inst)
-        return _object(
-            OBJ_INSTANCE, _user_qualifiers(inst.qualifiers, True), props, system, [], False
-        )
+            props.append(partial(self.instance_value, name, vt, v))
+        o.object(
+            OBJ_INSTANCE, _user_qualifiers(inst.qualifiers), props, self.system(inst), [], False,
+            True,
+        )  # fmt: skip
 
     def payload(self) -> bytes:
-        items: list[tuple[tuple[int, int, int], Piece]] = []
+        items: list[tuple[tuple[int, int, int], MofClass | Instance]] = []
         paths: dict[str, int] = {}
 
         def key(x: MofClass | Instance, n: int) -> tuple[int, int, int]:
@@ -417,20 +470,29 @@ class Encoder:
             return (paths.setdefault(loc.path, len(paths)), loc.line, n)
 
         for n, c in enumerate(self.result.user_classes()):
-            try:
-                items.append((key(c, n), self.klass(c)))
-            except EncodeError as exc:
-                raise EncodeError(f"class {c.name}: {exc}", c.location) from None
+            items.append((key(c, n), c))
+        base = len(items)
         for n, inst in enumerate(self.result.schema.instances):
-            try:
-                items.append((key(inst, n), self.instance(inst)))
-            except EncodeError as exc:
-                raise EncodeError(f"instance of {inst.class_name}: {exc}", inst.location) from None
+            items.append((key(inst, base + n), inst))
         items.sort(key=lambda t: t[0])
-        objs, flav = _join([p for _, p in items], 20)
-        part = struct.pack("<4s4I", SIGNATURE, 20 + len(objs), 1, 1, len(items)) + objs
-        table = b"".join(struct.pack("<II", o, f) for o, f in sorted(flav))
-        return part + FLAVOR_MAGIC + _U32.pack(len(flav)) + table
+        o = self.out
+        o.b += SIGNATURE
+        part = o.open()
+        o.u32s(1, 1, len(items))
+        for _, x in items:
+            try:
+                if isinstance(x, MofClass):
+                    self.klass(x)
+                else:
+                    self.instance(x)
+            except EncodeError as exc:
+                what = (
+                    f"class {x.name}" if isinstance(x, MofClass) else f"instance of {x.class_name}"
+                )
+                raise EncodeError(f"{what}: {exc}", x.location) from None
+        _U32.pack_into(o.b, part, len(o.b))
+        table = b"".join(struct.pack("<II", off, f) for off, f in sorted(o.flavors))
+        return bytes(o.b) + FLAVOR_MAGIC + _U32.pack(len(o.flavors)) + table
 
 
 def encode_payload(compiled: CompileResult | Schema) -> bytes:

@@ -162,7 +162,7 @@ def test_classflags_and_namespace_strings_survive_decode_and_encode(tmp_path: Pa
     assert system(again) == system(data)
 
 
-@pytest.mark.parametrize("name", ["006", "062", "103", "112"])
+@pytest.mark.parametrize("name", ["006", "062", "069", "103", "112"])
 def test_firmware_decoded_to_mof_encodes_to_its_own_payload(name: str, tmp_path: Path) -> None:
     """mofcomp wrote these blobs too: their decoded MOF, encoded again, gives the very payload
     (in/out parameters, MAX before ID, string arrays, embedded objects, superclasses)."""

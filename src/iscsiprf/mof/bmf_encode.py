@@ -147,6 +147,10 @@ class _Out:
     def __init__(self) -> None:
         self.b = bytearray()
         self.flavors: list[tuple[int, int]] = []
+        # Inside an unpadded __PARAMETERS object, mofcomp pads everything after the first
+        # array value it writes (066's SetLogControlPolicy): `armed` waits for that array.
+        self.armed = False
+        self.forced = False
 
     def open(self) -> int:
         at = len(self.b)
@@ -160,6 +164,7 @@ class _Out:
         self.b += struct.pack(f"<{len(values)}I", *values)
 
     def value(self, vt: int, v: Any, pad: bool) -> None:
+        pad = pad or self.forced
         if not vt & VT_ARRAY:
             self.b += _pad(_scalar(vt, v), pad)
             return
@@ -171,8 +176,11 @@ class _Out:
         # Padding, when there is any, counts in the array's own lengths.
         self.u32s(16 + len(items), 1, len(v), 4 + len(items))
         self.b += items
+        if self.armed:
+            self.forced = True
 
     def qualifier(self, spec: QualSpec, pad: bool) -> None:
+        pad = pad or self.forced
         name, vt, value, flavor = spec
         at = self.open()
         nb = _name(name, pad)
@@ -199,6 +207,7 @@ class _Out:
         pad: bool,
     ) -> None:
         """A property or method: header, name, value, qualifier set."""
+        pad = pad or self.forced
         at = self.open()
         self.u32s(vt, 0)
         sizes = len(self.b)
@@ -216,6 +225,7 @@ class _Out:
         self.close(at)
 
     def system(self, name: str, value: str | int, pad: bool) -> None:
+        pad = pad or self.forced
         at = self.open()
         nb = _name(name, pad)
         if isinstance(value, int):
@@ -366,14 +376,16 @@ class Encoder:
         o.record(vt, p.name, write, quals, pad)
 
     def params_object(
-        self, params: list[tuple[int, Parameter]], ret: Property | None, pad: bool
+        self, params: list[tuple[int, Parameter]], ret: Property | None, direction: str, pad: bool
     ) -> None:
-        """A __PARAMETERS object. mofcomp pads the out-parameters object as it pads top-level
-        objects, and writes the in-parameters object without any padding (seen in case02)."""
+        """A __PARAMETERS object. mofcomp pads the last (or only) object of a method's array as
+        it pads top-level objects, and writes the first of two without padding up to its first
+        array value (every method of the corpus: in-only and out-only objects are padded, the
+        in-parameters object beside an out-parameters one is not)."""
         props: list[Callable[[], None]] = []
         if ret is not None:
             props.append(lambda: self.prop(ret, pad))
-        other = "out" if not pad else "in"  # each copy of an [in, out] one drops the other
+        other = "out" if direction == "in" else "in"  # an [in, out] one: each copy drops one
         for pid, prm in params:
             quals = Qualifiers()
             for key, q in prm.qualifiers.items():
@@ -383,7 +395,10 @@ class Encoder:
                                prm.ref_class, None, "", prm.location)  # fmt: skip
             idq: QualSpec = ("ID", VT_I4, pid, ID_FLAVOR)
             props.append(partial(self.prop, as_prop, pad, [idq]))
-        self.out.object(OBJ_INSTANCE, None, props, [("__CLASS", "__PARAMETERS")], [], True, pad)
+        o = self.out
+        o.armed, o.forced = not pad, False
+        o.object(OBJ_INSTANCE, None, props, [("__CLASS", "__PARAMETERS")], [], True, pad)
+        o.armed = o.forced = False
 
     def method(self, m: Method) -> None:
         numbered = list(enumerate(m.parameters))
@@ -394,10 +409,11 @@ class Encoder:
             ret = Property("ReturnValue", m.return_type, Qualifiers(), ref_class=None)
             ret.qualifiers.add(Qualifier("out", True))
         objs: list[Callable[[], None]] = []
+        has_out = bool(outs) or ret is not None
         if ins:
-            objs.append(lambda: self.params_object(ins, None, False))
-        if outs or ret is not None:
-            objs.append(lambda: self.params_object(outs, ret, True))
+            objs.append(partial(self.params_object, ins, None, "in", not has_out))
+        if has_out:
+            objs.append(partial(self.params_object, outs, ret, "out", True))
         o = self.out
         quals = _user_qualifiers(m.qualifiers)
 

@@ -20,7 +20,7 @@ def test_corpus_tests_skip_with_reasons_without_reference_data(tmp_path: Path) -
     project = tmp_path / "clone"
     tests = project / "tests"
     shutil.copytree(REPO_ROOT / "tests" / "corpus", tests / "corpus")
-    for name in ("conftest.py", "shared_data.py"):
+    for name in ("conftest.py", "shared_data.py", "bmf_support.py"):
         shutil.copy(REPO_ROOT / "tests" / name, tests / name)
     assert not (tmp_path / "shared").exists()
     env = {**os.environ, "PYTHONPATH": f"{REPO_ROOT / 'src'}{os.pathsep}{tests}"}

@@ -153,7 +153,11 @@ def _schema_of(
     decode = _mof_function("decode_bmf")
     if decode is None:
         _fail(f"{file}: reading a binary MOF needs the BMF decoder, which this build lacks")
-    decoded = decode(data, str(file))
+    decoded = decode(data, str(file), strict=True)  # wmimofck's rules are errors here
+    for d in getattr(decoded, "diagnostics", ()):
+        click.echo(str(d), err=True)
+    if getattr(decoded, "errors", None):
+        sys.exit(1)
     schema = decoded if isinstance(decoded, Schema) else getattr(decoded, "schema", None)
     if not isinstance(schema, Schema):
         _fail(f"{file}: the BMF decoder gave no schema")
@@ -262,7 +266,7 @@ def layout_cmd(
     file: Path, include_dirs: tuple[Path, ...], class_name: str | None, as_json: bool
 ) -> None:
     """Print the WMI data-block layout of FILE's classes that have data items."""
-    schema, own = _compile(file, include_dirs)
+    schema, own = _schema_of(file, _read_input(file), include_dirs)
     if class_name is not None:
         cls = schema.get(class_name)
         if cls is None or not any(c is cls for c in own):

@@ -13,13 +13,17 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ..mof import CompileResult, compile_files
+from ..mof import CompileResult
+from ..mof.bmf_load import compile_inputs
 from . import teardown
 
 
-def report(files: Sequence[str], include_dirs: Sequence[str], strict: bool) -> CompileResult:
-    """Compile FILE... and print each problem as FILE:LINE:COL: error|warning: MESSAGE."""
-    result = compile_files(files, include_dirs=include_dirs, strict=strict)
+def report(
+    files: Sequence[str], include_dirs: Sequence[str], strict: bool, bmf_strict: bool = True
+) -> CompileResult:
+    """Compile FILE... (MOF or BMF) and print each problem as FILE:LINE:COL: error|warning:
+    MESSAGE (FILE: offset N: ... for a BMF). `bmf_strict`: wmimofck's rules are errors."""
+    result = compile_inputs(files, include_dirs, strict, bmf_strict)
     teardown.mark_disposable()  # the schema is all this process still holds
     write = sys.stderr.write
     for d in result.diagnostics:

@@ -113,11 +113,16 @@ def check_cmd(files: tuple[str, ...], include_dirs: tuple[str, ...], strict: boo
 def classes_cmd(
     files: tuple[str, ...], include_dirs: tuple[str, ...], as_json: bool, strict: bool
 ) -> None:
-    """List the classes FILE... define (with --json: properties, qualifiers, methods)."""
-    result = mof_check.report(files, include_dirs, strict)
+    """List the classes FILE... define (with --json: properties, qualifiers, methods).
+
+    A FILE may be a binary MOF: wmimofck's rules are then warnings, as reading is lenient."""
+    result = mof_check.report(files, include_dirs, strict, bmf_strict=False)
     if result.errors:
         sys.exit(1)
-    classes = result.user_classes()
+    _print_classes(result.user_classes(), as_json)
+
+
+def _print_classes(classes: list[MofClass], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([class_json(c) for c in classes], indent=2, ensure_ascii=False))
         return
@@ -127,6 +132,48 @@ def classes_cmd(
         guid = f" {{{str(c.guid).upper()}}}" if c.guid else ""
         extra = f", {len(items)} data items" if items else ""
         click.echo(f"{c.namespace}:{c.name}{sup}{guid} ({len(c.properties)} properties{extra})")
+
+
+@mof_group.command("decode")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "-o", "output", type=click.Path(), help="Output file (one input) or directory (several)."
+)
+def decode_cmd(files: tuple[str, ...], output: str | None) -> None:
+    """Write binary MOF FILE... as MOF text that compiles back to the same classes."""
+    from . import bmf_cmds
+
+    bmf_cmds.decode(files, output)
+
+
+@mof_group.command("encode")
+@click.argument("file", type=click.Path())
+@click.option(
+    "-I", "include_dirs", multiple=True, type=click.Path(),
+    help="Add an include directory.",
+)  # fmt: skip
+@click.option("--wmi", is_flag=True, help="Also apply wmimofck's checks, as mofcomp -WMI does.")
+@click.option(
+    "-o", "output", required=True, type=click.Path(dir_okay=False), help="The .bmf to write."
+)
+def encode_cmd(file: str, include_dirs: tuple[str, ...], wmi: bool, output: str) -> None:
+    """Write FILE as a binary MOF, as `mofcomp -B:OUT` does (`--wmi`: `mofcomp -WMI -B:OUT`)."""
+    from . import bmf_cmds
+
+    bmf_cmds.encode(file, include_dirs, wmi, output)
+
+
+@mof_group.command("acpi")
+@click.option(
+    "--root", default="/", show_default=True, type=click.Path(file_okay=False),
+    help="Root of the tree that holds sys/bus/wmi/devices.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the classes as JSON.")
+def acpi_cmd(root: str, as_json: bool) -> None:
+    """List the firmware's WMI classes: every bmof under ROOT/sys/bus/wmi/devices/*/."""
+    from . import bmf_cmds
+
+    _print_classes(bmf_cmds.acpi_classes(root), as_json)
 
 
 def register(cli: click.Group) -> None:

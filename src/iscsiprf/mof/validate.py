@@ -306,7 +306,8 @@ class Validator:
 
     def check_max_len(self, cls: MofClass, p: Property, max_len: Any) -> None:
         what = f"{cls.name}.{p.name}"
-        if p.type != "string":
+        if p.type != "string" and not (p.is_embedded and p.array):
+            # wmimofck also takes MaxLen on an array of embedded objects (the WDK's msdsm).
             self.comp.error(p.location, f"MaxLen applies to strings, but {what} is {p.type}")
         elif not isinstance(max_len, int) or isinstance(max_len, bool) or max_len < 0:
             self.comp.error(p.location, f"MaxLen of {what} must be a non-negative integer")

@@ -140,10 +140,12 @@ class NodeRelay:
             self._quiet_until[reqid] = time.monotonic() + (AFTER_SUCCESS if ok else HOLDOFF)
         if skipped:
             return
-        outcome = "established" if ok else f"failed ({error})"
+        outcome = f"{'established' if ok else 'failed'} in {took * 1000:.0f} ms"
+        if error:
+            outcome += f" ({error.removeprefix('Command failed: ')})"
         print(
             f"{time.strftime('%H:%M:%S')} node {self.node.key}: acquire reqid {{{reqid}}} -> "
-            f"initiate {profile.conn}/{profile.child}: {outcome} in {took * 1000:.0f} ms",
+            f"initiate {profile.conn}/{profile.child}: {outcome}",
             flush=True,
         )
 

@@ -35,9 +35,9 @@ def step(session: LabSession, server: ServeView, console: Console) -> None:
     profile = PROFILES["ikev1"]
     console.rule("iSCSI over IPsec (RFC 3723)")
     session.reset()  # no SA: the login's first packet must start the negotiation
+    console.print(f"tgtd in {lab.b.netns}: a 64 MiB LUN at {profile.portal}:3260", markup=False)
     console.print(
-        f"tgtd on {lab.b.netns} serves a 64 MiB LUN at {profile.portal}:3260; "
-        f"trap policy {profile.conn}/{profile.child} = {profile.initiator}[tcp] <-> "
+        f"trap {profile.conn}/{profile.child}: {profile.initiator}[tcp] <-> "
         f"{profile.portal}[tcp/3260]",
         markup=False,
     )
@@ -51,8 +51,7 @@ def step(session: LabSession, server: ServeView, console: Console) -> None:
     login = run.login
     state = f"ok in {login.login_seconds:.2f} s" if login.login else f"FAILED ({login.error})"
     console.print(f"login from {lab.a.netns} (libiscsi): {state}")
-    for line in relay.read_text().splitlines()[seen:]:
-        console.print(f"  relay: {line}", markup=False)
+    _relay_lines(relay.read_text().splitlines()[seen:], console)
     if login.login:
         console.print(
             f"  read {login.bytes >> 20} MiB in {login.seconds:.2f} s "
@@ -63,8 +62,10 @@ def step(session: LabSession, server: ServeView, console: Console) -> None:
         mm = run.delta.get(node.key, {}).get("MM", {})
         moved = ", ".join(f"{p} {mm[p]:+d}" for p in NEGOTIATION if p in mm)
         got = iscsi_step.busier_bytes(run.delta, node.key)
-        ratio = f" (x{got / login.bytes:.3f} the payload)" if login.bytes else ""
-        console.print(f"  {node.device}: MM {moved or 'nothing'}; QM Tunnel bytes +{got}{ratio}")
+        ratio = f" = {got / login.bytes:.3f} x the payload" if login.bytes else ""
+        console.print(f"  {node.device} (node {node.key}):", markup=False)
+        console.print(f"    MM {moved or 'nothing'}")
+        console.print(f"    QM Tunnel+Transport bytes +{got}{ratio}")
 
     console.print("login while the target's PSK is wrong:")
     session.reset()  # the tunnel is up; a new login must negotiate again
@@ -73,9 +74,15 @@ def step(session: LabSession, server: ServeView, console: Console) -> None:
         # Main mode gives up after 4.4 s; the relay then holds off, so 9 s see one attempt.
         bad = iscsi_step.measure(lab, read, profile, 1, write=False, timeout=9)
     console.print(f"  login: {'ok' if bad.login.login else 'FAILED'} ({bad.login.error or '-'})")
-    for line in relay.read_text().splitlines()[seen:]:
-        console.print(f"  relay: {line}", markup=False)
+    _relay_lines(relay.read_text().splitlines()[seen:], console)
     for node in lab.nodes:
         mm = bad.delta.get(node.key, {}).get("MM", {})
         moved = ", ".join(f"{p} {mm[p]:+d}" for p in FAILURES if p in mm)
-        console.print(f"  {node.device}: MM {moved or 'nothing'}")
+        console.print(f"  {node.device} (node {node.key}):", markup=False)
+        console.print(f"    MM {moved or 'nothing'}")
+
+
+def _relay_lines(lines: list[str], console: Console) -> None:
+    """The relay's log lines without their time stamps."""
+    for line in lines:
+        console.print(f"  relay: {line.split(' ', 1)[-1]}", markup=False)

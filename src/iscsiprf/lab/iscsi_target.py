@@ -97,7 +97,30 @@ def start(lab: Lab) -> int:
 
 
 def stop(lab: Lab) -> None:
-    services.stop([(pid_file(lab), "tgtd")], timeout=3.0)
+    """Shut tgtd down the way its systemd unit does (it ignores SIGTERM): delete the target,
+    then the system; SIGTERM/SIGKILL by PID only if it is still there."""
+    pid = running_pid(lab)
+    if pid is None:
+        services.stop([(pid_file(lab), "tgtd")])  # removes a stale PID file
+        return
+    try:
+        adm = _tgtadm(control_port(lab))
+        run([*adm, "--op", "delete", "--mode", "target", "--tid", str(TID), "--force"], check=False)
+        run([TGTADM, "-C", adm[2], "--op", "delete", "--mode", "system"], check=False)
+    except LabError:
+        pass  # no control port known: fall through to the signals
+    deadline = time.monotonic() + 2.0
+    while services.alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    services.stop([(pid_file(lab), "tgtd")], timeout=1.0)
+    # tgtd leaves its management socket and lock file behind; they are this lab's.
+    try:
+        port = control_port(lab)
+    except LabError:
+        return
+    for leftover in (f"socket.{port}", f"socket.{port}.lock"):
+        (SOCKET_DIR / leftover).unlink(missing_ok=True)
+    port_file(lab).unlink(missing_ok=True)
 
 
 def _tgtadm(port: int) -> list[str]:

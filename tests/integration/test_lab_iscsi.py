@@ -163,7 +163,7 @@ def test_login_with_a_wrong_psk_fails_and_counts_authentication_failures(
     with counted.session.changed("B", v1_psk="not-the-initiators-secret"):
         started = time.monotonic()
         # IKEv1 main mode with a wrong PSK gives up after the retransmits (4.4 s); the relay
-        # then holds off for 5 s, so the login's SYN retransmits start nothing new within 9 s.
+        # then holds off for 4 s, so the login's SYN retransmits start nothing new within 9 s.
         result = run_login(lab.a, PROFILES["ikev1"], 1, timeout=9)
         took = time.monotonic() - started
     assert not result.login and took < 15, (result, took)

@@ -107,3 +107,15 @@ def test_failed_login_report() -> None:
     run = iscsi_step.IscsiRun(PROFILES["ikev2"], 1, True, LoginResult(False, "no login"), {})
     text = "\n".join(iscsi_step.describe(run, LAB))
     assert "login: FAILED: no login" in text and "wrote" not in text
+
+
+def test_iscsi_packages_are_installed_by_bootstrap_and_lab_up() -> None:
+    from iscsiprf.lab import install
+
+    bootstrap = (Path(__file__).parents[2] / "scripts" / "bootstrap").read_text()
+    apt = bootstrap[
+        bootstrap.index("APT_PACKAGES=(") : bootstrap.index(")", bootstrap.index("APT_PACKAGES=("))
+    ]
+    for package in ("tgt", "libiscsi-bin", "nftables"):
+        assert package in install.REQUIRED  # `lab up --install`, `lab demo`
+        assert f" {package}" in apt or f"\n{package}" in apt

@@ -133,6 +133,37 @@ def status_cmd(directory: Path) -> None:
                 )
 
 
+@lab_group.command("iscsi")
+@_dir_option
+@click.option(
+    "--mib",
+    type=click.IntRange(1, 64),
+    default=16,
+    show_default=True,
+    help="MiB to move (the LUN holds 64).",
+)
+@click.option("--write", is_flag=True, help="Write to the LUN instead of reading it.")
+@click.option(
+    "--profile",
+    type=click.Choice(["ikev1", "ikev2"]),
+    default="ikev1",
+    show_default=True,
+    help="RFC 3723 IKEv1 main mode + PSK, or RFC 7146 IKEv2.",
+)
+@_lab_errors
+def iscsi_cmd(directory: Path, mib: int, write: bool, profile: str) -> None:
+    """Log in to node B's LUN through the tunnel, move --mib MiB, log out; show the counters."""
+    from iscsiprf.lab import iscsi_policy, iscsi_step
+
+    _require_machine()
+    lab = _existing_lab(directory)
+    result = iscsi_step.run(lab, iscsi_policy.PROFILES[profile], mib, write)
+    for line in iscsi_step.describe(result, lab):
+        click.echo(line)
+    if not result.login.ok:
+        _fail(f"iSCSI through {profile} failed: {result.login.error or 'logout failed'}")
+
+
 @lab_group.command("demo")
 @click.option(
     "--dir",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .iscsi_policy import PROFILES, traffic_selectors
 from .topology import (
     UNREACH_CHILD,
     UNREACH_CONN,
@@ -55,6 +56,9 @@ class NodeSettings:
     encap: bool = True
     # Node A also gets an IKEv2 connection to a peer without a route (send failures).
     unreachable_conn: bool = True
+    # The iSCSI children (RFC 3723 policy): "trap" (a login negotiates), "none" (unrouted), or
+    # None to leave them out.
+    iscsi_start_action: str | None = "trap"
     # Daemon level: restart needed.
     backend: Backend = "libipsec"
     retransmit_tries: int = 2
@@ -154,6 +158,16 @@ def connections(lab: Lab, node: Node, settings: NodeSettings) -> dict[str, ViciM
             settings=settings,
         ),
     }
+    if settings.iscsi_start_action is not None:
+        for profile in PROFILES.values():
+            conn = conns[profile.conn]
+            children = conn["children"]
+            assert isinstance(children, dict)
+            local_ts, remote_ts = traffic_selectors(lab, node, profile)
+            children[profile.child] = _iscsi_child(
+                local_ts, remote_ts, children[profile.ping_child], profile.reqid,
+                settings.iscsi_start_action,
+            )  # fmt: skip
     if settings.unreachable_conn and node.key == lab.a.key:
         conns[UNREACH_CONN] = _connection(
             node,
@@ -249,6 +263,24 @@ def _connection(
     if version == "1":
         conn["aggressive"] = "no"
     return conn
+
+
+def _iscsi_child(
+    local_ts: str, remote_ts: str, ping_child: ViciMessage | str | list[str], reqid: int,
+    start_action: str,
+) -> ViciMessage:  # fmt: skip
+    """The iSCSI child: the ping child's proposals and timers, the iSCSI selectors, a fixed
+    reqid (libipsec's drop message names the reqid; the acquire relay maps it back), and a
+    trap: the first iSCSI packet negotiates, and without an SA the packet is dropped."""
+    assert isinstance(ping_child, dict)
+    child = dict(ping_child)
+    child.update(
+        local_ts=[local_ts],
+        remote_ts=[remote_ts],
+        start_action=start_action,
+        reqid=str(reqid),
+    )
+    return child
 
 
 def _split(proposals: str) -> list[str]:

@@ -119,6 +119,14 @@ class Control:
                 pass  # already gone, or forced after the timeout
         return len(ids)
 
+    def install_trap(self, ike: str, child: str) -> None:
+        """(Re)install the trap policy of a `start_action = trap` child."""
+        self._session.install({"ike": ike, "child": child})
+
+    def uninstall_trap(self, child: str) -> None:
+        """Remove a child's trap policy: its traffic is no longer routed into the tunnel."""
+        self._session.uninstall({"child": child})
+
     def rekey_child(self, child: str) -> int:
         """Ask the daemon to rekey the CHILD_SAs of config `child`; return how many matched."""
         reply = decode(self._session.rekey({"child": child}))

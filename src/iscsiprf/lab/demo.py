@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from . import install, lifecycle, scenarios
+from . import install, iscsi_demo, lifecycle, scenarios
 from .observe import ENFY_NAMES
 from .scenarios import LabSession
 from .serve_view import ServeView
@@ -46,6 +46,7 @@ def run(
             _negotiate(session, console)
             view.wait_for_bytes(console)
             view.show(console)
+            iscsi_demo.step(session, view.server, console)
         completed = True
     except KeyboardInterrupt:
         console.print("interrupted: tearing the lab down")

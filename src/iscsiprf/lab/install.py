@@ -24,6 +24,11 @@ REQUIRED: dict[str, list[Path]] = {
     "libstrongswan-standard-plugins": [PLUGINS / "libstrongswan-openssl.so"],
     "iputils-ping": [Path("/bin/ping"), Path("/usr/bin/ping")],  # either one
     "iproute2": [Path("/sbin/ip"), Path("/usr/sbin/ip"), Path("/bin/ip")],  # either one
+    # iSCSI over IPsec (docs/iscsi-over-ipsec.md): target, initiator (pulls libiscsi7), drop
+    # rules.
+    "tgt": [Path("/usr/sbin/tgtd"), Path("/usr/sbin/tgtadm")],
+    "libiscsi-bin": [Path("/usr/bin/iscsi-ls")],
+    "nftables": [Path("/usr/sbin/nft")],
 }
 _ANY_OF = {"iputils-ping", "iproute2"}
 

@@ -6,7 +6,7 @@ import shutil
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import daemon, netns
+from . import acquire_relay, daemon, iscsi_firewall, iscsi_target, netns
 from .config import NodeSettings, strongswan_conf, swanctl_conf
 from .control import Control
 from .netns import LabError
@@ -46,14 +46,24 @@ def up(
     try:
         for node in lab.nodes:
             start_node(lab, node, chosen[node.key])
+        start_iscsi(lab)
     except BaseException:
         down(lab, remove_dir=False)
         raise
 
 
+def start_iscsi(lab: Lab) -> None:
+    """The RFC 3723 side: cleartext-iSCSI drop rules, tgtd on node B, the acquire relay."""
+    iscsi_firewall.apply(lab)
+    iscsi_target.start(lab)
+    acquire_relay.start(lab)
+
+
 def down(lab: Lab, remove_dir: bool = False) -> None:
-    """Stop both daemons (by saved PID, in parallel) and delete both namespaces."""
+    """Stop the relay, tgtd and both daemons (by saved PID), delete both namespaces."""
     try:
+        acquire_relay.stop(lab)
+        iscsi_target.stop(lab)
         daemon.stop(lab.nodes)
     finally:
         netns.delete(lab)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Sequence
 
+from .iscsi_policy import inner_addresses
 from .topology import Lab, Node
 
 
@@ -55,7 +56,7 @@ def create(lab: Lab) -> None:
         )
     for node in lab.nodes:
         _ensure_address(node, f"{node.address}/24", node.veth)
-        for inner in (node.v1_inner, node.v2_inner):
+        for inner in (node.v1_inner, node.v2_inner, *inner_addresses(lab, node)):
             _ensure_address(node, f"{inner}/32", "lo")
         run(["ip", "-n", node.netns, "link", "set", "lo", "up"])
         run(["ip", "-n", node.netns, "link", "set", node.veth, "up"])

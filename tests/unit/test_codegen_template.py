@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import iscsiprf.mof as mof_pkg
-from iscsiprf.cli import codegen_cmds
+from iscsiprf.cli import codegen_cmds, inputs
 from iscsiprf.cli.app import cli
 from iscsiprf.codegen.driver_template import (
     DataBlock,
@@ -352,11 +352,12 @@ def test_an_unwritable_output_is_an_input_error(tmp_path: Path, mof_file: Path) 
 def test_an_input_over_the_bound_is_refused(
     tmp_path: Path, mof_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(codegen_cmds, "MAX_INPUT_BYTES", 100)
+    monkeypatch.setattr(inputs, "MAX_INPUT_BYTES", 100)
     res = run("mof", "header", str(mof_file), "-c", str(tmp_path / "d.c"))
     assert res.exit_code == 1
     assert res.stderr == (
-        f"iscsiprf: error: {mof_file}: larger than 100 bytes; not a MOF file or a binary MOF\n"
+        f"iscsiprf: error: {mof_file}: larger than 100 bytes, the most a MOF or binary MOF file "
+        "may be\n"
     )
     assert not (tmp_path / "d.c").exists()
 

@@ -260,3 +260,18 @@ def test_encode_takes_what_query_format_json_writes(
     assert d.exit_code == 0, d.output
     (inst,) = json.loads(d.stdout)["instances"]
     assert {n: inst[n] for n in items} == {n: 7 * i + 1 for i, n in enumerate(items)}
+
+
+def test_decode_input_is_bounded_and_regular(
+    cli: click.Group, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A device is refused without being read; a file over the bound is refused."""
+    from iscsiprf.cli import inputs
+
+    r = CliRunner().invoke(cli, ["wnode", "decode", "/dev/zero"])
+    assert r.exit_code == 1 and r.stderr == "iscsiprf: error: /dev/zero: not a regular file\n"
+    monkeypatch.setattr(inputs, "MAX_INPUT_BYTES", 64)
+    big = tmp_path / "big.wnode"
+    big.write_bytes(bytes(65))
+    r = CliRunner().invoke(cli, ["wnode", "decode", str(big)])
+    assert r.exit_code == 1 and "larger than 64 bytes" in r.stderr

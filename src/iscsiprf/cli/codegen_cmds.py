@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
-import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from ..codegen.layout import ClassLayout, class_layout
 from ..codegen.members import LayoutError
 from ..mof import MofClass, MofError, Schema, compile_files, compile_text
 from .errors import fail
+from .inputs import read_input
 
 _fail = fail
 
@@ -121,22 +120,11 @@ def header_cmd(
 _BMF_SIGNATURE = b"FOMB"
 # Bound on an input read whole: far above any real MOF file or binary MOF (the DMTF CIM schema
 # 2.49, every class in one BMF, is about 1 MiB compressed), so only a wrong file is refused.
-MAX_INPUT_BYTES = 64 << 20
 
 
 def _read_input(file: Path) -> bytes:
-    """FILE's bytes, read once (FILE may be a pipe), at most MAX_INPUT_BYTES of them."""
-    try:
-        with file.open("rb") as f:
-            mode = os.fstat(f.fileno()).st_mode
-            if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
-                _fail(f"{file}: not a regular file")  # a device would be read without end
-            data = f.read(MAX_INPUT_BYTES + 1)
-    except OSError as exc:
-        _fail(f"cannot read {file}: {exc.strerror or exc}")
-    if len(data) > MAX_INPUT_BYTES:
-        _fail(f"{file}: larger than {MAX_INPUT_BYTES} bytes; not a MOF file or a binary MOF")
-    return data
+    """FILE's bytes, read once (FILE may be a pipe), bounded (cli/inputs.py)."""
+    return read_input(str(file), "MOF or binary MOF")
 
 
 def _mof_function(name: str) -> Any:

@@ -20,6 +20,7 @@ from ..mof.model import MofClass, Schema
 from ..wmi import wnode as wn
 from ..wmi.naming import InstanceNameError, pdo_instance_names
 from .errors import fail
+from .inputs import read_input
 
 # Keys an instance object may carry besides the data items (written by `query --format json`).
 SYSTEM_KEYS = {"instancename", "active", "__class"}
@@ -52,10 +53,9 @@ def _class(schema: Schema, name: str) -> tuple[MofClass, ClassLayout]:
 
 def _read_instances(path: str) -> list[dict[str, Any]]:
     try:
-        with click.open_file(path, "r", encoding="utf-8") as f:
-            text = f.read()
-    except OSError as e:
-        _fail(f"{path}: {e.strerror or e}")
+        text = read_input(path, "JSON").decode("utf-8")
+    except UnicodeDecodeError as e:
+        _fail(f"{path}: offset {e.start}: error: not UTF-8 text")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
@@ -215,11 +215,7 @@ def _node_json(node: wn.Wnode, schema: Schema, class_name: str | None) -> dict[s
 @click.option("--mof", "mof_files", multiple=True, type=click.Path(), help="Take classes from this MOF instead of the built-in one.")  # fmt: skip
 def decode_cmd(file: str, class_name: str | None, mof_files: tuple[str, ...]) -> None:
     """Print the WNODE in FILE as JSON (a list when FILE is a Linkage chain)."""
-    try:
-        with click.open_file(file, "rb") as f:
-            buf = f.read()
-    except OSError as e:
-        _fail(f"{file}: {e.strerror or e}")
+    buf = read_input(file, "WNODE")
     schema = _schema(mof_files)
     try:
         nodes = wn.decode_chain(buf)

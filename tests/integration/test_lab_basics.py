@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 from counter_watch import Counted
@@ -82,3 +85,31 @@ def test_traffic_flows_through_the_tunnel(
             for way in ("Sent", "Received")}  # fmt: skip
     expected = {"A": {"QM": both}, "B": {"QM": both}}
     assert counted.delta(expected) == expected
+
+
+def test_lab_down_keeps_only_the_logs_and_what_was_there(tmp_path: Path) -> None:
+    """`lab up` then `lab down` through the command line: sockets, PID files, configs, state
+    files and the LUN image go; the logs stay, and so does a file of the user's in DIR."""
+    from iscsiprf.lab import preflight
+
+    problems = preflight.problems()
+    if problems:
+        pytest.skip("lab unavailable: " + "; ".join(problems))
+    directory = tmp_path / "lab"
+    directory.mkdir()
+    (directory / "mine.txt").write_text("the user's\n")
+    prefix = f"ipc-{os.getpid()}-"
+    cmd = [sys.executable, "-m", "iscsiprf", "lab"]
+    up = subprocess.run([*cmd, "up", "--dir", str(directory), "--prefix", prefix],
+                        capture_output=True, text=True, timeout=120)  # fmt: skip
+    try:
+        assert up.returncode == 0, up.stderr
+        assert (directory / "A" / "charon.vici").exists()
+    finally:
+        down = subprocess.run([*cmd, "down", "--dir", str(directory)],
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert down.returncode == 0, down.stderr
+    assert "logs kept:" in down.stdout
+    left = sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file())
+    assert "mine.txt" in left and "A/charon.log" in left and "B/charon.log" in left
+    assert all(name == "mine.txt" or name.endswith(".log") for name in left), left

@@ -92,14 +92,17 @@ def up_cmd(directory: Path, prefix: str, do_install: bool) -> None:
 @_dir_option
 @_lab_errors
 def down_cmd(directory: Path) -> None:
-    """Stop both daemons (by saved PID) and delete both namespaces."""
+    """Stop the daemons (by saved PID), delete both namespaces, keep only the logs."""
     _require_machine()
     lab = topology.load_lab(directory)
     if lab is None:
         click.echo(f"no lab in {directory.absolute()}")
         return
     lifecycle.down(lab)
+    kept = lifecycle.remove_run_files(lab)
     click.echo(f"lab {lab.a.netns}/{lab.b.netns} down")
+    if kept:
+        click.echo(f"logs kept: {', '.join(str(p) for p in kept)}")
 
 
 @lab_group.command("status")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import acquire_relay, daemon, iscsi_firewall, iscsi_target, netns
@@ -70,6 +72,29 @@ def down(lab: Lab, remove_dir: bool = False) -> None:
         lab.lab_file.unlink(missing_ok=True)
         if remove_dir:
             shutil.rmtree(lab.dir, ignore_errors=True)
+
+
+def remove_run_files(lab: Lab) -> list[Path]:
+    """After `down`: remove what the lab wrote to run (configs, sockets, PID files, state
+    files, the LUN image) and keep only its logs (`*.log`); return the logs kept. The node
+    directories (`DIR/A`, `DIR/B`) are the lab's own; at the top of DIR only the files the lab
+    writes are touched, so nothing of the user's that shares the directory goes."""
+    kept: list[Path] = []
+    for node in lab.nodes:
+        if not node.dir.is_dir():
+            continue
+        for path in sorted(node.dir.iterdir()):
+            if path.suffix == ".log" and path.is_file():
+                kept.append(path)
+            elif path.is_file() or path.is_socket() or path.is_symlink():
+                path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            node.dir.rmdir()  # only when empty
+    for path in (lab.adapters_file, acquire_relay.pid_file(lab)):
+        path.unlink(missing_ok=True)
+    if acquire_relay.log_file(lab).is_file():
+        kept.append(acquire_relay.log_file(lab))
+    return kept
 
 
 def restart_node(lab: Lab, node: Node, settings: NodeSettings) -> int:

@@ -88,7 +88,7 @@ class LiveSource:
 def open_collector(config_path: str | Path | None, schema: Schema | None = None) -> LiveSource:
     schema = schema or load_builtin_schema()
     adapters = load_config(config_path)
-    broker = Broker(schema)
+    broker = Broker()  # its classes come from the providers' MofResource (the shipped BMF)
     collectors: list[Collector] = []
     try:
         for cfg in adapters:
@@ -110,7 +110,7 @@ def open_collector(config_path: str | Path | None, schema: Schema | None = None)
         }
 
     active = {c.cfg.instance_name: _probe(c) for c in collectors}
-    return LiveSource(schema, broker, active, health, [c.close for c in collectors])
+    return LiveSource(broker.schema, broker, active, health, [c.close for c in collectors])
 
 
 def sample_gauges(cfg: AdapterConfig, timeout: float = 1.0) -> list[Any] | None:
@@ -139,7 +139,7 @@ def open_source(config_path: str | Path | None, schema: Schema | None = None) ->
     """Read-only source: state files + fresh gauges, read again at every enumeration (so
     `counters --config` and `watch` follow the daemon); see the module docstring."""
     schema = schema or load_builtin_schema()
-    broker = Broker(schema)
+    broker = Broker()  # its classes come from the providers' MofResource (the shipped BMF)
     readers = [_StateReader(cfg, schema) for cfg in load_config(config_path)]
     notes: list[str] = []
     for r in readers:
@@ -151,7 +151,7 @@ def open_source(config_path: str | Path | None, schema: Schema | None = None) ->
             r.read()
 
     src = LiveSource(
-        schema,
+        broker.schema,
         broker,
         {r.cfg.instance_name: r.is_up for r in readers},
         lambda: {"adapters": [r.info for r in readers]},

@@ -7,6 +7,7 @@ answered once, so the broker keeps the last good block and reports `Active = FAL
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from ..codegen.layout import class_layout
@@ -28,6 +29,7 @@ class IpsecProvider(WmiProvider):
     ) -> None:
         classes = check_mapping(schema)
         self.device_instance_path = device_instance_path
+        self.mof_resource = _project_bmf()  # the classes the broker learns at registration
         self.guid_list = (GuidRegInfo(MM_CLASS, 1), GuidRegInfo(QM_CLASS, 1))
         self._layouts = {name.lower(): class_layout(cls, schema) for name, cls in classes.items()}
         self._names = {name.lower(): name for name in classes}
@@ -49,3 +51,10 @@ class IpsecProvider(WmiProvider):
             )
         self._answered.add(key)
         return [self._layouts[key].pack(self._values()[self._names[key]])]
+
+
+@functools.cache
+def _project_bmf() -> bytes:
+    from ..mof import builtin_mof_resource
+
+    return builtin_mof_resource()

@@ -13,6 +13,17 @@ def decode_bmf(data: bytes, path: str, strict: bool = False) -> CompileResult:
     return decode(data, path, strict)
 
 
+PROJECT_BMF = "iscsiprf.bmf"
+
+
+def builtin_mof_resource() -> bytes:
+    """The binary MOF shipped beside `data/iscsiprf.mof` (`iscsiprf mof encode` of it): what
+    the project's providers register as their MofResource."""
+    from .system import package_bytes
+
+    return package_bytes(PROJECT_BMF)
+
+
 def encode_bmf(compiled: CompileResult | Schema) -> bytes:
     """The binary MOF `mofcomp -B` writes for a compilation (or a schema): see bmf_encode.py."""
     from .bmf_encode import encode_bmf as encode
@@ -28,7 +39,9 @@ __all__ = [
     "MofClass",
     "MofError",
     "Property",
+    "PROJECT_BMF",
     "Schema",
+    "builtin_mof_resource",
     "compile_files",
     "compile_text",
     "decode_bmf",

@@ -24,6 +24,13 @@ def _system_mof_text() -> str:
     return package_data(SYSTEM_MOF)
 
 
+def package_bytes(name: str) -> bytes:
+    """A binary file shipped in the package's `data` folder (the project's BMF)."""
+    from importlib import resources
+
+    return resources.files("iscsiprf.data").joinpath(name).read_bytes()
+
+
 def package_data(name: str) -> str:
     """A text file shipped in the package's `data` folder."""
     # Imported here: importlib.resources costs more start-up than most compiles need it

@@ -72,7 +72,7 @@ class Broker:
 
     def __init__(
         self,
-        schema: Schema,
+        schema: Schema | None = None,
         *,
         layout_for: LayoutFor | None = None,
         timeout: float = 2.0,
@@ -82,7 +82,10 @@ class Broker:
         buffer_size: int = DEFAULT_BUFFER_SIZE,
     ) -> None:
         """``timeout``: seconds a provider may take per query; ``clock``: ns since 1970 (WNODE
-        TimeStamps); ``buffer_size``: the first buffer the consumer API offers per GUID."""
+        TimeStamps); ``buffer_size``: the first buffer the consumer API offers per GUID.
+        Without ``schema`` the broker knows only what its providers' MofResources declare, as
+        WMI learns a driver's classes from the binary MOF it registers."""
+        schema = Schema() if schema is None else schema
         self.schema = schema
         self._registry = Registry(schema, layout_for or _default_layout_for)
         self._calls = ProviderCalls(self._registry, timeout, clock, max_workers)

@@ -110,6 +110,9 @@ class WmiProvider:
     guid_list: Sequence[GuidRegInfo] = ()
     may_block: bool = False
     mof_resource_name: str = "MofResource"
+    # The binary MOF (`mofcomp -B` output) the provider ships, as a miniport ships its
+    # MofResource: registering adds its classes to the broker's schema (see registry.py).
+    mof_resource: bytes | None = None
 
     def query_data_block(self, class_name: str, first_instance: int, count: int | None) -> Reply:
         raise WmiStatusError(NtStatus.WMI_GUID_NOT_FOUND, f"{class_name}: no data")

@@ -102,12 +102,15 @@ class Registry:
         self._allocator = BaseIndexAllocator()
         self._families: dict[tuple[str, bool], list[ClassInfo]] = {}  # cleared on (un)register
         self.blocking: set[int] = set()  # ids of may_block providers: the pool is needed only then
+        self._resources: set[bytes] = set()  # MofResources already loaded (each adapter ships one)
 
     def register(self, provider: WmiProvider) -> int:
         """Register every class of ``provider.guid_list``; returns the provider's ProviderId."""
         with self._lock:
             if id(provider) in self._providers:
                 raise ValueError(f"provider {provider.device_instance_path!r} already registered")
+            if provider.mof_resource is not None:
+                self._load_mof_resource(provider)
             pid = self._next_id
             regs: list[Registration] = []
             try:
@@ -125,6 +128,32 @@ class Registry:
                 r.info.regs = (*r.info.regs, r)
             self._families = {}
             return pid
+
+    def _load_mof_resource(self, provider: WmiProvider) -> None:
+        """Add the classes of a provider's binary MOF to the schema, as WMI reads a miniport's
+        MofResource at registration. The same resource from many adapters is read once; a class
+        that the schema already holds must be the same class (its GUID), never redefined."""
+        data = provider.mof_resource
+        assert data is not None
+        if data in self._resources:
+            return
+        from ..mof import decode_bmf
+
+        where = f"{provider.device_instance_path or type(provider).__name__}:{provider.mof_resource_name}"
+        result = decode_bmf(data, where)
+        if result.errors:
+            raise WmiStatusError(NtStatus.INVALID_PARAMETER, str(result.errors[0]))
+        for cls in result.schema:
+            held = self.schema.get(cls.name)
+            if held is None:
+                self.schema.add_class(cls)
+            elif not cls.builtin and held.guid != cls.guid:
+                raise WmiStatusError(
+                    NtStatus.INVALID_PARAMETER,
+                    f"{where}: class {cls.name} differs from the one already registered "
+                    f"(guid {cls.guid} against {held.guid})",
+                )
+        self._resources.add(data)
 
     def unregister(self, provider: WmiProvider) -> None:
         with self._lock:

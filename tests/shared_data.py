@@ -38,3 +38,17 @@ def seed_class_text() -> str:
     start = text.index("class MSiSCSI_MMIPSECStats")
     end = text.index("};", start) + 2
     return text[start:end]
+
+
+def daemonless_adapters(directory: Path, device: str = "ROOT\\ISCSIPRT\\0007") -> Path:
+    """An adapters.toml whose one adapter has no IKE daemon behind its sockets (Active FALSE)."""
+    config = directory / "adapters.toml"
+    escaped = device.replace("\\", "\\\\")
+    config.write_text(
+        "[[adapter]]\n"
+        f'device = "{escaped}"\n'
+        f'vici = "unix://{directory}/no-charon.vici"\n'
+        f'error_notify = "unix://{directory}/no-charon.enfy"\n'
+        f'state = "{directory}/state.sqlite"\n'
+    )
+    return config

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from shared_data import daemonless_adapters
+
 pywbem = pytest.importorskip("pywbem", reason="pywbem (the reference WBEM client) is not installed")
 
 sys.path.insert(0, str(Path(__file__).parent))  # the helper beside this file
@@ -18,14 +20,7 @@ pytestmark = pytest.mark.interop
 
 
 def test_live_source_without_a_daemon(tmp_path: Path) -> None:
-    config = tmp_path / "adapters.toml"
-    config.write_text(
-        "[[adapter]]\n"
-        'device = "ROOT\\\\ISCSIPRT\\\\0007"\n'
-        f'vici = "unix://{tmp_path}/no-charon.vici"\n'
-        f'error_notify = "unix://{tmp_path}/no-charon.enfy"\n'
-        f'state = "{tmp_path}/state.sqlite"\n'
-    )
+    config = daemonless_adapters(tmp_path)
     sp = start_serve("--config", str(config))
     try:
         conn = pywbem.WBEMConnection(sp.cimxml_url, default_namespace="root/wmi", timeout=20)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from shared_data import daemonless_adapters
+
 sys.path.insert(0, str(Path(__file__).parent))  # the helper beside this file
 from serve_process import child_env, iscsiprf_command, start_serve, write_snapshot  # noqa: E402
 
@@ -60,14 +62,7 @@ def test_watch_url_without_a_server_is_one_line(tmp_path: Path) -> None:
 
 
 def test_watch_config_beside_a_running_serve(tmp_path: Path) -> None:
-    config = tmp_path / "adapters.toml"
-    config.write_text(
-        "[[adapter]]\n"
-        'device = "ROOT\\\\ISCSIPRT\\\\0007"\n'
-        f'vici = "unix://{tmp_path}/no-charon.vici"\n'
-        f'error_notify = "unix://{tmp_path}/no-charon.enfy"\n'
-        f'state = "{tmp_path}/state.sqlite"\n'
-    )
+    config = daemonless_adapters(tmp_path)
     sp = start_serve("--config", str(config))
     try:
         r = _watch("--config", str(config))

@@ -26,6 +26,8 @@ from iscsiprf.wmi.broker import Broker
 from iscsiprf.wmi.provider import ValuesProvider
 from iscsiprf.wmi.status import NtStatus, WmiStatusError
 
+from shared_data import daemonless_adapters
+
 MM = "MSiSCSI_MMIPSECStats"
 PDO = "ROOT\\ISCSIPRT\\0000"
 
@@ -96,14 +98,7 @@ def test_a_broken_resource_is_refused_with_its_place() -> None:
 
 
 def test_the_live_sources_serve_the_schema_their_providers_registered(tmp_path: Path) -> None:
-    config = tmp_path / "adapters.toml"
-    config.write_text(
-        "[[adapter]]\n"
-        'device = "ROOT\\\\ISCSIPRT\\\\0007"\n'
-        f'vici = "unix://{tmp_path}/no.vici"\n'
-        f'error_notify = "unix://{tmp_path}/no.enfy"\n'
-        f'state = "{tmp_path}/state.sqlite"\n'
-    )
+    config = daemonless_adapters(tmp_path)
     source = open_source(str(config))
     assert source.schema is source.broker.schema
     assert source.schema.cls(MM).guid is not None

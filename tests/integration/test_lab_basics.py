@@ -98,6 +98,8 @@ def test_lab_down_keeps_only_the_logs_and_what_was_there(tmp_path: Path) -> None
     directory = tmp_path / "lab"
     directory.mkdir()
     (directory / "mine.txt").write_text("the user's\n")
+    (directory / "A").mkdir()
+    (directory / "A" / "notes.txt").write_text("also the user's\n")
     prefix = f"ipc-{os.getpid()}-"
     cmd = [sys.executable, "-m", "iscsiprf", "lab"]
     up = subprocess.run([*cmd, "up", "--dir", str(directory), "--prefix", prefix],
@@ -111,5 +113,7 @@ def test_lab_down_keeps_only_the_logs_and_what_was_there(tmp_path: Path) -> None
     assert down.returncode == 0, down.stderr
     assert "logs kept:" in down.stdout
     left = sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file())
-    assert "mine.txt" in left and "A/charon.log" in left and "B/charon.log" in left
-    assert all(name == "mine.txt" or name.endswith(".log") for name in left), left
+    assert "mine.txt" in left and "A/notes.txt" in left
+    assert "A/charon.log" in left and "B/charon.log" in left
+    mine = ("mine.txt", "A/notes.txt")
+    assert all(name in mine or name.endswith(".log") for name in left), left

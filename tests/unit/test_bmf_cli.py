@@ -86,13 +86,16 @@ def test_broken_bmf_is_one_line_with_the_offset(tmp_path: Path) -> None:
         assert "Traceback" not in err
     code, _, err = _run("mof", "decode", str(tmp_path / "missing.bmf"))
     assert code == 1
-    assert err.startswith("iscsiprf: error: cannot read")
+    assert (
+        err
+        == f"iscsiprf: error: {tmp_path / 'missing.bmf'}: cannot read: No such file or directory\n"
+    )
 
 
 def test_a_directory_or_a_text_file_given_to_decode(tmp_path: Path) -> None:
     code, _, err = _run("mof", "decode", str(tmp_path))
     assert code == 1
-    assert err.startswith(f"iscsiprf: error: cannot read {tmp_path}")
+    assert err == f"iscsiprf: error: {tmp_path}: is a directory, not a binary MOF file\n"
     mof = tmp_path / "plain.mof"
     mof.write_text(MOF)
     code, _, err = _run("mof", "decode", str(mof))

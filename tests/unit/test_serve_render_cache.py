@@ -253,3 +253,22 @@ def test_source_generation_is_optional() -> None:
             return 42
 
     assert source_generation(WithGeneration()) == 42
+
+
+def test_a_slow_rendering_does_not_let_finished_ones_pile_up() -> None:
+    cache = RenderCache(max_entries=2)
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> bytes:
+        started.set()
+        release.wait(10)
+        return b"slow"
+
+    t = threading.Thread(target=lambda: cache.get("slow", 1, slow))
+    t.start()
+    assert started.wait(10)
+    for i in range(6):
+        assert cache.get(f"k{i}", 1, lambda i=i: f"v{i}".encode()) == f"v{i}".encode()
+    assert len(cache) <= 3  # the bound, plus the one still rendering
+    release.set()
+    t.join(10)

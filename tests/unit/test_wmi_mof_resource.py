@@ -104,3 +104,14 @@ def test_the_live_sources_serve_the_schema_their_providers_registered(tmp_path: 
     assert source.schema.cls(MM).guid is not None
     provider = IpsecProvider("ROOT\\ISCSIPRT\\0008", source.schema, lambda: {}, lambda: False)
     assert provider.mof_resource == builtin_mof_resource()
+
+
+def test_a_refused_resource_changes_nothing_and_guids_are_not_reused() -> None:
+    text_schema = _text_compile().schema  # type: ignore[attr-defined]
+    broker = Broker()
+    broker.register(_provider(text_schema))
+    mof = package_data("iscsiprf.mof")
+    renamed = mof.replace("class MSiSCSI_MMIPSECStats", "class Other_MMIPSECStats")
+    with pytest.raises(WmiStatusError, match="reuses the guid"):
+        broker.register(_provider(text_schema, "ROOT\\X\\2", encode_bmf(compile_text(renamed))))
+    assert broker.schema.get("Other_MMIPSECStats") is None

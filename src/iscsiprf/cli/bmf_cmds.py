@@ -11,17 +11,12 @@ import click
 
 from ..mof import BmfError, MofClass
 from ..mof.bmf_decode import compile_doc, decode_bmf, read_bmf
-from ..mof.bmf_load import read_bmf_file
 from .errors import fail
+from .inputs import read_input
 
 
 def _read(path: str) -> bytes:
-    try:
-        return read_bmf_file(path)
-    except OSError as exc:
-        fail(f"cannot read {path}: {exc.strerror or exc}")
-    except ValueError as exc:
-        fail(str(exc))
+    return read_input(path, "binary MOF")
 
 
 def decode_text(path: str) -> str:

@@ -21,12 +21,15 @@ def read_input(path: str, what: str = "input") -> bytes:
     try:
         if path == "-":
             return _bounded(sys.stdin.buffer, path, what)
-        with open(path, "rb") as f:
-            mode = os.fstat(f.fileno()).st_mode
+        # Opened without blocking: a FIFO with no writer would otherwise hang in open().
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with open(fd, "rb") as f:
+            mode = os.fstat(fd).st_mode
             if stat.S_ISDIR(mode):
                 fail(f"{path}: is a directory, not a {what} file")
             if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
                 fail(f"{path}: not a regular file")
+            os.set_blocking(fd, True)  # a pipe with a writer is read to its end
             return _bounded(f, path, what)
     except IsADirectoryError:
         fail(f"{path}: is a directory, not a {what} file")

@@ -204,13 +204,16 @@ def demo_cmd(directory: Path | None, prefix: str | None, keep: bool, logs: Path 
     if taken:
         _fail(f"namespaces {', '.join(sorted(taken))} already exist: the demo runs its own lab; "
               "give another --prefix")  # fmt: skip
+    made_dir = directory is None or not directory.exists()
     if directory is None:
         directory = Path(tempfile.mkdtemp(prefix="iscsiprf-demo-"))
     elif directory.exists() and any(directory.iterdir()):
         _fail(f"{directory} is not empty: the demo runs its own lab in a new or empty directory")
+    if logs is not None and made_dir and logs.resolve().is_relative_to(directory.resolve()):
+        _fail(f"--logs {logs} is inside the demo's directory, which goes at the end")
     lab = topology.make_lab(directory, prefix)
     try:
-        completed = demo.run(lab, keep=keep, logs=logs)
+        completed = demo.run(lab, keep=keep, logs=logs, remove_dir=made_dir)
     except ServeError as exc:
         _fail(f"the demo's server did not start: {exc}")
     if not completed:

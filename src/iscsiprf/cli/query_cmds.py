@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from ..ipsec.errors import IpsecError
 from ..mof.model import Schema
 from ..perf import (
     CounterPathError,
@@ -51,7 +52,7 @@ def _load_schema() -> Schema:
 def _enumerate(source: StampedSource, class_name: str) -> list[dict[str, Any]]:
     try:
         return source.enumerate(class_name)
-    except SnapshotError as exc:  # a snapshot rewritten with bad content between samples
+    except (SnapshotError, IpsecError) as exc:  # a snapshot or state file gone bad meanwhile
         _fail(str(exc))
     except WmiStatusError as exc:  # the broker refused: e.g. no provider serves the class
         _fail(f"{class_name}: {exc}")
@@ -160,7 +161,7 @@ def counters_cmd(
                 time.sleep(interval)
             try:
                 row = sampler.sample()
-            except SnapshotError as exc:
+            except (SnapshotError, IpsecError) as exc:  # rewritten or gone bad between samples
                 _fail(str(exc))
             except WmiStatusError as exc:
                 _fail(str(exc))

@@ -9,6 +9,7 @@ from typing import NoReturn
 
 import click
 
+from iscsiprf.ipsec.errors import IpsecError
 from iscsiprf.serve.http import Authenticator, BasicAuth
 from iscsiprf.serve.source import SourceError
 
@@ -197,7 +198,7 @@ def watch_cmd(source: SourceArgs, interval: float, once: bool, wql: str) -> None
         watch(instances, query, interval=interval, once=once)
     except KeyboardInterrupt:
         pass
-    except SourceError as e:
+    except (SourceError, IpsecError) as e:  # IpsecError: a state file read beside serve gone bad
         fail(str(e))
     finally:
         instances.close()

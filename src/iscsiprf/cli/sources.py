@@ -165,6 +165,9 @@ def _url_source(schema: Schema, args: SourceArgs) -> InstanceSource:
     if args.url_password_file is not None:
         password = read_password(args.url_password_file)
     context = None
+    tls_files = (args.url_cacert, args.url_cert, args.url_key)
+    if not args.url.startswith("https:") and any(f is not None for f in tls_files):
+        fail("--cacert, --cert and --key go with an https:// --url", 2)
     if args.url.startswith("https:"):
         try:
             context = ssl.create_default_context(cafile=args.url_cacert)

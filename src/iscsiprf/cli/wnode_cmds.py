@@ -60,6 +60,10 @@ def _read_instances(path: str) -> list[dict[str, Any]]:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         _fail(f"{path}:{e.lineno}:{e.colno}: error: not valid JSON: {e.msg}")
+    except RecursionError:
+        _fail(f"{path}: error: JSON nested too deeply")
+    except ValueError as e:  # an integer past Python's digit limit
+        _fail(f"{path}: error: {e}")
     if isinstance(data, dict) and "instances" in data:  # the output of `wnode decode`
         data = data["instances"]
     if not isinstance(data, list) or not all(isinstance(o, dict) for o in data):
@@ -104,14 +108,24 @@ def _instance_names(
         for i, (g, n) in enumerate(zip(given, names, strict=True)):
             if g is not None and g != n:
                 _fail(f"{path}: instance {i}: InstanceName {g!r} is not the PDO name {n!r}")
-        return names, wn.WNODE_FLAG_STATIC_INSTANCE_NAMES | wn.WNODE_FLAG_PDO_INSTANCE_NAMES
+        flags = wn.WNODE_FLAG_STATIC_INSTANCE_NAMES | wn.WNODE_FLAG_PDO_INSTANCE_NAMES
+        return _utf16_names("--pdo", names), flags
     for i, g in enumerate(given):
         if not isinstance(g, str) or not g:
             _fail(
                 f"{path}: instance {i} has no InstanceName; give --pdo PATH for PDO names "
                 "or an InstanceName in every object"
             )
-    return [str(g) for g in given], 0
+    return _utf16_names(path, [str(g) for g in given]), 0
+
+
+def _utf16_names(path: str, names: list[str]) -> list[str]:
+    for i, name in enumerate(names):
+        try:
+            name.encode("utf-16-le")  # WNODE names are UTF-16: a lone surrogate has no form
+        except UnicodeEncodeError:
+            _fail(f"{path}: instance {i}: InstanceName {name!r} is not valid Unicode text")
+    return names
 
 
 @click.group("wnode")

@@ -19,7 +19,11 @@ from .topology import Lab
 
 
 def run(
-    lab: Lab, keep: bool = False, console: Console | None = None, logs: Path | None = None
+    lab: Lab,
+    keep: bool = False,
+    console: Console | None = None,
+    logs: Path | None = None,
+    remove_dir: bool = True,
 ) -> bool:
     """The demo in its own lab; False when it was interrupted (the lab is torn down all the
     same). Unless `keep`, the lab directory goes with it (the daemons' logs first copied into
@@ -60,16 +64,18 @@ def run(
             if logs is not None:
                 _keep_logs(lab, logs)
                 console.print(f"daemon logs copied to {logs}")
-            lifecycle.down(lab, remove_dir=True)
+            lifecycle.down(lab, remove_dir=remove_dir)
+            if not remove_dir:  # a directory the user gave: only what the lab wrote goes
+                lifecycle.remove_run_files(lab)
             console.print("daemons stopped, namespaces deleted")
     return completed
 
 
 def _keep_logs(lab: Lab, logs: Path) -> None:
     logs.mkdir(parents=True, exist_ok=True)
-    for node in lab.nodes:
-        if node.log_file.exists():
-            shutil.copyfile(node.log_file, logs / f"charon-{node.key}.log")
+    for path in lifecycle.lab_logs(lab):
+        name = path.name if path.parent == lab.dir else f"{path.stem}-{path.parent.name}.log"
+        shutil.copyfile(path, logs / name)
 
 
 def _negotiate(session: LabSession, console: Console) -> None:

@@ -75,26 +75,35 @@ def down(lab: Lab, remove_dir: bool = False) -> None:
 
 
 def remove_run_files(lab: Lab) -> list[Path]:
-    """After `down`: remove what the lab wrote to run (configs, sockets, PID files, state
-    files, the LUN image) and keep only its logs (`*.log`); return the logs kept. The node
-    directories (`DIR/A`, `DIR/B`) are the lab's own; at the top of DIR only the files the lab
-    writes are touched, so nothing of the user's that shares the directory goes."""
-    kept: list[Path] = []
+    """After `down`: remove the files the lab writes to run (configs, sockets, PID files, state
+    files, the LUN image), by name, and keep its logs; return the logs kept. Nothing else in
+    DIR, DIR/A or DIR/B is touched, so files of the user's that share them stay."""
+    run_files: list[Path] = [lab.adapters_file, acquire_relay.pid_file(lab)]
     for node in lab.nodes:
-        if not node.dir.is_dir():
-            continue
-        for path in sorted(node.dir.iterdir()):
-            if path.suffix == ".log" and path.is_file():
-                kept.append(path)
-            elif path.is_file() or path.is_socket() or path.is_symlink():
-                path.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):
-            node.dir.rmdir()  # only when empty
-    for path in (lab.adapters_file, acquire_relay.pid_file(lab)):
+        state = node.state_file
+        run_files += [node.strongswan_conf, node.swanctl_conf, node.vici_socket, node.enfy_socket,
+                      node.stdout_file, node.pid_file, state]  # fmt: skip
+        run_files += [
+            state.with_name(state.name + x) for x in ("-wal", "-shm", "-journal", ".lock")
+        ]
+    run_files += [
+        iscsi_target.lun_file(lab),
+        iscsi_target.pid_file(lab),
+        iscsi_target.port_file(lab),
+    ]
+    for path in run_files:
         path.unlink(missing_ok=True)
-    if acquire_relay.log_file(lab).is_file():
-        kept.append(acquire_relay.log_file(lab))
-    return kept
+    for node in lab.nodes:
+        with contextlib.suppress(OSError):
+            node.dir.rmdir()  # only when nothing is left in it
+    return lab_logs(lab)
+
+
+def lab_logs(lab: Lab) -> list[Path]:
+    """The logs the lab writes (charon per node, tgtd, the acquire relay) that exist."""
+    logs = [n.log_file for n in lab.nodes]
+    logs += [iscsi_target.log_file(lab), acquire_relay.log_file(lab)]
+    return [p for p in logs if p.is_file()]
 
 
 def restart_node(lab: Lab, node: Node, settings: NodeSettings) -> int:

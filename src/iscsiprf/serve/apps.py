@@ -117,6 +117,8 @@ def metrics_app(view: MetricsView, cache: RenderCache | None = None) -> App:
         if req.method not in ("GET", "HEAD"):
             return text_response(405, "GET /metrics", [("Allow", "GET, HEAD")])
         if path == "/metrics":
+            if req.method == "HEAD":  # the headers only: nothing to render
+                return HttpResponse(200, b"", CONTENT_TYPE)
             started = time.perf_counter()
             shared = cache.get("metrics", source_generation(view.source), view.render_text)
             try:
@@ -125,11 +127,7 @@ def metrics_app(view: MetricsView, cache: RenderCache | None = None) -> App:
                 health = {}
             # The shared rendering goes out as it is; the exporter's own lines follow it.
             exporter = render_exporter_text(health, time.perf_counter() - started)
-            body = (shared, exporter)
-            if req.method == "HEAD":
-                return HttpResponse(200, b"", CONTENT_TYPE)
-            return HttpResponse(200, body, CONTENT_TYPE)
-            return HttpResponse(200, b"" if req.method == "HEAD" else body, CONTENT_TYPE)
+            return HttpResponse(200, (shared, exporter), CONTENT_TYPE)
         if path == "/":
             return HttpResponse(200, _landing_page(view), "text/html; charset=utf-8")
         return text_response(404, "not found; try /metrics")

@@ -10,7 +10,9 @@ one process that writes it.
 from __future__ import annotations
 
 import base64
+import math
 import ssl
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -54,6 +56,13 @@ class MetricsUrlSource:
             self._headers["Authorization"] = f"Basic {token}"
         self._ssl = ssl_context
         self._timeout = timeout
+        # Only the server asked for: no proxy from the environment, no redirect elsewhere
+        # (the credentials would follow it).
+        self._opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}),
+            urllib.request.HTTPSHandler(context=ssl_context),
+            _NoRedirect(),
+        )
         self._plans: dict[str, FamilyPlan] = {p.sample_name: p for p in plan_families(schema)}
         self._errors = 0
         self._last_success: float | None = None
@@ -66,8 +75,8 @@ class MetricsUrlSource:
     def _fetch(self) -> dict[str, dict[str, Instance]]:
         req = urllib.request.Request(self.url, headers=self._headers)
         try:
-            with urllib.request.urlopen(req, timeout=self._timeout, context=self._ssl) as resp:
-                body = resp.read(MAX_REPLY + 1)
+            with self._opener.open(req, timeout=self._timeout) as resp:
+                body = _read_until(resp, MAX_REPLY + 1, time.monotonic() + self._timeout)
         except urllib.error.HTTPError as e:
             self._errors += 1
             raise SourceError(f"GET {self.url}: HTTP {e.code} {e.reason}") from None
@@ -82,8 +91,6 @@ class MetricsUrlSource:
         except (UnicodeDecodeError, ValueError) as e:
             self._errors += 1
             raise SourceError(f"GET {self.url}: not a Prometheus exposition: {e}") from None
-        import time
-
         self._last_success = time.time()
         return by_class
 
@@ -104,7 +111,10 @@ class MetricsUrlSource:
                 plan = self._plans.get(sample.name)
                 if plan is not None:
                     seen_family = True
-                    instance(plan.cls.name, name)[plan.prop.name] = int(sample.value)
+                    value = sample.value
+                    if not (math.isfinite(value) and value >= 0 and value == int(value)):
+                        raise ValueError(f"{sample.name}: {value} is not a counter value")
+                    instance(plan.cls.name, name)[plan.prop.name] = int(value)
                 elif sample.name == f"{PREFIX}_instance_active":
                     cls = self._schema.get(sample.labels.get("class", ""))
                     if cls is not None:
@@ -132,3 +142,23 @@ class MetricsUrlSource:
 
     def close(self) -> None:
         pass
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a 3xx is then an HTTPError: reported, not followed
+
+
+def _read_until(resp: Any, limit: int, deadline: float) -> bytes:
+    """At most `limit` bytes, and no read after `deadline` (a drip-feeding server)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the reply took longer than the timeout")
+        chunk = resp.read(min(65536, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)

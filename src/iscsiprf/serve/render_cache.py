@@ -103,11 +103,13 @@ class RenderCache:
             self._bytes -= len(flight.value)
 
     def _evict(self) -> None:
-        while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
-            oldest = next(iter(self._entries))
-            if not self._entries[oldest].done.is_set():
-                break  # never drop a rendering others wait for; it is counted when done
-            self._forget(oldest)
+        # Oldest first, passing over renderings still in flight (others wait for them; they are
+        # counted when done), so one slow rendering cannot let finished ones pile up.
+        for key in list(self._entries):
+            if len(self._entries) <= self._max_entries and self._bytes <= self._max_bytes:
+                return
+            if self._entries[key].done.is_set():
+                self._forget(key)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -270,6 +270,8 @@ def load_web_config(file: str | Path) -> WebConfig:
         raise WebConfigError(f"{where}: error: {e.problem or e}") from None
     except yaml.YAMLError as e:
         raise WebConfigError(f"{path}: error: {e}") from None
+    except RecursionError:  # a web config is a few flat mappings; this is an attack
+        raise WebConfigError(f"{path}: error: YAML nested too deeply") from None
     if root is None:
         return WebConfig(None, None)  # an empty file: plain HTTP, no auth (as exporter-toolkit)
     base = Path(path).resolve().parent

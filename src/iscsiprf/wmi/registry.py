@@ -143,16 +143,25 @@ class Registry:
         result = decode_bmf(data, where)
         if result.errors:
             raise WmiStatusError(NtStatus.INVALID_PARAMETER, str(result.errors[0]))
-        for cls in result.schema:
+        new: list[MofClass] = []
+        for cls in result.schema:  # check all first: a refused resource changes nothing
             held = self.schema.get(cls.name)
             if held is None:
-                self.schema.add_class(cls)
+                owner = self.schema.by_guid(cls.guid) if cls.guid is not None else None
+                if owner is not None:
+                    raise WmiStatusError(
+                        NtStatus.INVALID_PARAMETER,
+                        f"{where}: class {cls.name} reuses the guid {cls.guid} of {owner.name}",
+                    )
+                new.append(cls)
             elif not cls.builtin and held.guid != cls.guid:
                 raise WmiStatusError(
                     NtStatus.INVALID_PARAMETER,
                     f"{where}: class {cls.name} differs from the one already registered "
                     f"(guid {cls.guid} against {held.guid})",
                 )
+        for cls in new:
+            self.schema.add_class(cls)
         self._resources.add(data)
 
     def unregister(self, provider: WmiProvider) -> None:

@@ -172,3 +172,21 @@ def test_decode_into_an_existing_directory_and_clashing_names(tmp_path: Path) ->
     assert code == 1
     assert "would both be written as" in err
     assert not (tmp_path / "both").exists()
+
+
+def test_acpi_lists_the_good_blobs_and_reports_the_bad_one(tmp_path: Path) -> None:
+    from iscsiprf.mof import builtin_mof_resource
+
+    devices = tmp_path / "sys" / "bus" / "wmi" / "devices"
+    good = devices / "05901221-D566-11D1-B2F0-00A0C9062910"
+    bad = devices / "05901221-D566-11D1-B2F0-00A0C9062910-1"
+    good.mkdir(parents=True)
+    bad.mkdir(parents=True)
+    (good / "bmof").write_bytes(builtin_mof_resource())
+    (bad / "bmof").write_bytes(builtin_mof_resource()[:30])
+    code, out, err = _run("mof", "acpi", "--root", str(tmp_path))
+    assert code == 1
+    assert "MSiSCSI_MMIPSECStats" in out  # the good blob is still listed
+    assert f"{bad / 'bmof'}: offset" in err
+    code, _, err = _run("mof", "acpi", "--root", str(tmp_path / "nowhere"))
+    assert code == 1 and "no such directory" in err

@@ -427,3 +427,10 @@ def test_the_repeated_parts_keep_the_c_balanced(blocks: list[DataBlock]) -> None
     for ch in text:  # never closes more than it opened
         depth += {"{": 1, "}": -1}.get(ch, 0)
         assert depth >= 0
+
+
+def test_two_outputs_may_not_name_one_file(tmp_path: Path, mof_file: Path) -> None:
+    same = tmp_path / "out.h"
+    res = run("mof", "header", str(mof_file), "-o", str(same), "-x", str(same))
+    assert res.exit_code == 2
+    assert "must name different files" in res.stderr and not same.exists()

@@ -79,8 +79,11 @@ def encode(file: str, include_dirs: Sequence[str], wmi: bool, output: str) -> No
     _write(output, data)
 
 
-def acpi_classes(root: str) -> list[MofClass]:
-    """The classes of every firmware BMOF under ROOT/sys/bus/wmi/devices/*/bmof."""
+def acpi_classes(root: str) -> tuple[list[MofClass], bool]:
+    """The classes of every firmware BMOF under ROOT/sys/bus/wmi/devices/*/bmof, and whether
+    some blob could not be read (its error is printed; the others are still listed)."""
+    if not os.path.isdir(root):
+        fail(f"{root}: no such directory")
     pattern = os.path.join(root, "sys", "bus", "wmi", "devices", "*", "bmof")
     paths = sorted(glob.glob(pattern))
     if not paths:
@@ -88,11 +91,14 @@ def acpi_classes(root: str) -> list[MofClass]:
     classes: list[MofClass] = []
     bad = False
     for p in paths:
-        result = decode_bmf(_read(p), p)
+        try:
+            result = decode_bmf(_read(p), p)
+        except BmfError as exc:
+            click.echo(exc.format(p), err=True)
+            bad = True
+            continue
         for d in result.diagnostics:
             click.echo(str(d), err=True)
         bad = bad or bool(result.errors)
         classes.extend(result.user_classes())
-    if bad:
-        sys.exit(1)
-    return classes
+    return classes, bad

@@ -88,6 +88,9 @@ def header_cmd(
 
     -o, -x and -c each write their own file; with none of them the header goes to stdout.
     """
+    outputs = [p.resolve() for p in (output, hex_output, template_output) if p is not None]
+    if len(set(outputs)) < len(outputs):
+        fail("-o, -x and -c must name different files", 2)
     nl = "\n" if lf else "\r\n"
     data = _read_input(file)
     writes: list[tuple[Path | None, bytes]] = []  # everything is made before anything is written

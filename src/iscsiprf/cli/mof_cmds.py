@@ -173,7 +173,10 @@ def acpi_cmd(root: str, as_json: bool) -> None:
     """List the firmware's WMI classes: every bmof under ROOT/sys/bus/wmi/devices/*/."""
     from . import bmf_cmds
 
-    _print_classes(bmf_cmds.acpi_classes(root), as_json)
+    classes, bad = bmf_cmds.acpi_classes(root)
+    _print_classes(classes, as_json)
+    if bad:
+        sys.exit(1)
 
 
 def register(cli: click.Group) -> None:

@@ -1,5 +1,5 @@
-"""The lab's helper processes besides charon (tgtd, the acquire relay): started in the
-background with their PID saved in a file, checked and stopped by that PID only."""
+"""The lab's background processes (charon, tgtd, the acquire relay): started with their PID
+saved in a file, checked and stopped by that PID only."""
 
 from __future__ import annotations
 
@@ -71,6 +71,22 @@ def stop(entries: Iterable[tuple[Path, str]], timeout: float = STOP_TIMEOUT) -> 
                 pass
     for pid_file, _ in entries:
         pid_file.unlink(missing_ok=True)
+
+
+def kill(pid_file: Path, marker: str) -> int | None:
+    """SIGKILL the saved process at once (a crash, not a stop); return the PID killed."""
+    pid = running_pid(pid_file, marker)
+    if pid is None:
+        return None
+    _signal(pid, signal.SIGKILL)
+    proc = _children.pop(pid, None)
+    if proc is not None:
+        try:
+            proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pass
+    pid_file.unlink(missing_ok=True)
+    return pid
 
 
 def alive(pid: int) -> bool:

@@ -146,7 +146,12 @@ def open_source(config_path: str | Path | None, schema: Schema | None = None) ->
         notes += r.read()
         broker.register(IpsecProvider(r.cfg.device, schema, r.current, _const(True)))
 
+    opened = [True]  # the reads above are the first sample's: not read twice
+
     def refresh() -> None:
+        if opened[0]:
+            opened[0] = False
+            return
         for r in readers:
             r.read()
 

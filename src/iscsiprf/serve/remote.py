@@ -54,7 +54,6 @@ class MetricsUrlSource:
         if user is not None:
             token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
             self._headers["Authorization"] = f"Basic {token}"
-        self._ssl = ssl_context
         self._timeout = timeout
         # Only the server asked for: no proxy from the environment, no redirect elsewhere
         # (the credentials would follow it).

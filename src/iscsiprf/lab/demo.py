@@ -26,8 +26,9 @@ def run(
     remove_dir: bool = True,
 ) -> bool:
     """The demo in its own lab; False when it was interrupted (the lab is torn down all the
-    same). Unless `keep`, the lab directory goes with it (the daemons' logs first copied into
-    `logs` when given): nothing is left behind but what the user asked for."""
+    same). Unless `keep`, its lab goes at the end (the logs first copied into `logs` when
+    given): the whole directory when the demo made it (`remove_dir`), else only the files the
+    lab wrote, so nothing is left behind but what the user asked for."""
     console = console or Console()
     installed = install.ensure_installed(echo=lambda line: console.print(f"[dim]{line}[/]"))
     if installed:

@@ -97,7 +97,7 @@ def test_mutated_blobs_through_the_whole_decoder() -> None:
 _IDENT = st.from_regex(r"[A-Z][A-Za-z0-9]{0,10}", fullmatch=True)
 _TYPES = st.sampled_from(
     ["uint8", "sint8", "uint16", "sint16", "uint32", "sint32", "uint64", "sint64", "string",
-     "boolean", "datetime", "real32", "real64"]
+     "boolean", "datetime", "real32", "real64", "char16"]
 )  # fmt: skip
 _TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=0x2FFF), max_size=30)
 
@@ -151,7 +151,13 @@ def _default(t: str) -> st.SearchStrategy[str]:
         return st.just('"20261204153000.000000+000"')
     if t in ("string",):
         return _TEXT.map(_q)
+    if t == "char16":  # a char literal: the BMF holds the code unit, the schema the character
+        return st.characters(min_codepoint=0, max_codepoint=0xFFFF).map(_char)
     return st.just("NULL")
+
+
+def _char(c: str) -> str:
+    return f"'\\{c}'" if c in "'\\" else f"'\\x{ord(c):04X}'" if c < " " else f"'{c}'"
 
 
 def _q(s: str) -> str:

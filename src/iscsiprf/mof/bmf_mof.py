@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .bmf_container import BmfError
 from .bmf_objects import (
+    CIM_CHAR16,
     FLAVOR_AMENDED,
     FLAVOR_DISABLE_OVERRIDE,
     FLAVOR_TO_INSTANCE,
@@ -56,6 +57,26 @@ def mof_string(s: str) -> str:
         else:
             out.append(ch)
     return '"' + "".join(out) + '"'
+
+
+def mof_char(code: int) -> str:
+    """A char16 value as a MOF char literal (the payload holds its UTF-16 code unit)."""
+    ch = chr(code)
+    if ch in ("'", "\\"):
+        return f"'\\{ch}'"
+    if ch < " " or "\ud800" <= ch <= "\udfff" or ch == "\x7f":
+        return f"'\\x{code:04X}'"
+    return f"'{ch}'"
+
+
+def typed_value(vt: int, v: Any) -> str:
+    """A property's or instance value's literal: char16 code units as char literals."""
+    if vt & ~VT_ARRAY == CIM_CHAR16:
+        if isinstance(v, int) and not isinstance(v, bool):
+            return mof_char(v)
+        if isinstance(v, list) and all(isinstance(x, int) for x in v):
+            return "{" + ", ".join(mof_char(x) for x in v) + "}"
+    return mof_value(v)
 
 
 def mof_value(v: Any) -> str:
@@ -176,7 +197,7 @@ class MofWriter:
             ):
                 self.warnings.append((p.offset, f"embedded instance default of {p.name} left out"))
             else:
-                default = " = " + mof_value(p.value)
+                default = " = " + typed_value(p.vt, p.value)
         self.line(f"  {self.qualifiers(p.qualifiers)}{t} {p.name}{suffix}{default};", p.offset)
 
     def method(self, m: RawProperty) -> None:
@@ -220,7 +241,7 @@ class MofWriter:
             ):
                 self.warnings.append((p.offset, f"embedded instance value of {p.name} left out"))
                 continue
-            self.line(f"  {p.name} = {mof_value(p.value)};", p.offset)
+            self.line(f"  {p.name} = {typed_value(p.vt, p.value)};", p.offset)
         self.line("};", o.offset)
 
 

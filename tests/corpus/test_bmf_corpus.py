@@ -162,13 +162,40 @@ def test_classflags_and_namespace_strings_survive_decode_and_encode(tmp_path: Pa
     assert system(again) == system(data)
 
 
-@pytest.mark.parametrize("name", ["006", "062", "069", "103", "112"])
+@pytest.mark.parametrize("name", ["006", "062", "066", "069", "103", "112"])
 def test_firmware_decoded_to_mof_encodes_to_its_own_payload(name: str, tmp_path: Path) -> None:
     """mofcomp wrote these blobs too: their decoded MOF, encoded again, gives the very payload
-    (in/out parameters, MAX before ID, string arrays, embedded objects, superclasses)."""
+    (in/out parameters, MAX before ID, string arrays and their padding, embedded objects,
+    superclasses)."""
     from iscsiprf.mof.bmf_encode import encode_payload
 
     data = _blob(name).read_bytes()
     src = tmp_path / f"{name}.mof"
     src.write_text(read_bmf(data, src.name).text)
     assert encode_payload(compile_files([src])) == unpack(data).payload
+
+
+def test_081_every_object_encodes_to_mofcomps_bytes(tmp_path: Path) -> None:
+    """081 defines WMIEvent twice, so its payload cannot come back whole (the schema keeps one
+    definition); each object written from its decoded MOF is one of mofcomp's, byte for byte,
+    its 18 ValueMap/Values string arrays (padded by their last string) included."""
+    from iscsiprf.mof.bmf_encode import encode_payload
+    from iscsiprf.mof.bmf_read import read_payload
+
+    data = _blob("081").read_bytes()
+    src = tmp_path / "081.mof"
+    src.write_text(read_bmf(data, src.name).text)
+
+    def objects(payload: bytes) -> list[bytes]:
+        objs = read_payload(payload)[0]
+        return [
+            payload[
+                o.offset : o.offset + int.from_bytes(payload[o.offset : o.offset + 4], "little")
+            ]
+            for o in objs
+        ]
+
+    want = objects(unpack(data).payload)
+    got = objects(encode_payload(compile_files([src])))
+    assert len(got) == len(want) - 1
+    assert all(o in want for o in got)

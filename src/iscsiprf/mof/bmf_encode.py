@@ -141,8 +141,7 @@ QualSpec = tuple[str, int, "Any", int]
 
 
 class _Out:
-    """The payload, written front to back: a record's length is patched in when it closes,
-    and every offset is the payload's own (mofcomp aligns a string array's end by it)."""
+    """The payload, written front to back: a record's length is patched in when it closes."""
 
     def __init__(self) -> None:
         self.b = bytearray()
@@ -169,8 +168,12 @@ class _Out:
             self.b += _pad(_scalar(vt, v), pad)
             return
         items = b"".join(_scalar(vt & ~VT_ARRAY, x) for x in v)
-        if pad and vt & ~VT_ARRAY == VT_BSTR:  # the strings end at a 4-byte payload offset
-            items += b"\0" * (-(len(self.b) + 16 + len(items)) % 4)
+        if vt & ~VT_ARRAY == VT_BSTR:
+            # mofcomp pads the last string (with its NUL) to a multiple of 4 bytes, in padded
+            # and unpadded objects alike; the strings before it stay packed (all 28 string
+            # arrays of the corpus, in 066 and 081, follow this; no offset rule fits them).
+            if v:
+                items += b"\0" * (-len(_scalar(VT_BSTR, v[-1])) % 4)
         else:
             items = _pad(items, pad)
         # Padding, when there is any, counts in the array's own lengths.

@@ -70,9 +70,9 @@ def mof_char(code: int) -> str:
     return f"'{ch}'"
 
 
-def typed_value(vt: int, v: Any) -> str:
+def typed_value(char16: bool, v: Any) -> str:
     """A property's or instance value's literal: char16 code units as char literals."""
-    if vt & ~VT_ARRAY == CIM_CHAR16:
+    if char16:
         if isinstance(v, int) and not isinstance(v, bool):
             return mof_char(v)
         if isinstance(v, list) and all(isinstance(x, int) for x in v):
@@ -198,7 +198,8 @@ class MofWriter:
             ):
                 self.warnings.append((p.offset, f"embedded instance default of {p.name} left out"))
             else:
-                default = " = " + typed_value(p.vt, p.value)
+                char16 = t == "char16" or p.vt & ~VT_ARRAY == CIM_CHAR16  # a VT_I2 + CIMTYPE
+                default = " = " + typed_value(char16, p.value)
         self.line(f"  {self.qualifiers(p.qualifiers)}{t} {p.name}{suffix}{default};", p.offset)
 
     def method(self, m: RawProperty) -> None:
@@ -242,7 +243,8 @@ class MofWriter:
             ):
                 self.warnings.append((p.offset, f"embedded instance value of {p.name} left out"))
                 continue
-            self.line(f"  {p.name} = {typed_value(p.vt, p.value)};", p.offset)
+            char16 = p.vt & ~VT_ARRAY == CIM_CHAR16
+            self.line(f"  {p.name} = {typed_value(char16, p.value)};", p.offset)
         self.line("};", o.offset)
 
 

@@ -184,7 +184,7 @@ def bare_model(objs: list[Any]) -> list[Any]:
                 None,
                 p.value,
                 o.name,
-            )  # fmt: skip
+            )
             for p in o.properties
         }
         methods = {

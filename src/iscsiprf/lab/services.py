@@ -63,12 +63,7 @@ def stop(entries: Iterable[tuple[Path, str]], timeout: float = STOP_TIMEOUT) -> 
     for pid in pids:
         if alive(pid):
             _signal(pid, signal.SIGKILL)
-        proc = _children.pop(pid, None)
-        if proc is not None:
-            try:
-                proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                pass
+        _reap(pid)
     for pid_file, _ in entries:
         pid_file.unlink(missing_ok=True)
 
@@ -79,12 +74,7 @@ def kill(pid_file: Path, marker: str) -> int | None:
     if pid is None:
         return None
     _signal(pid, signal.SIGKILL)
-    proc = _children.pop(pid, None)
-    if proc is not None:
-        try:
-            proc.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            pass
+    _reap(pid)
     pid_file.unlink(missing_ok=True)
     return pid
 
@@ -100,6 +90,16 @@ def alive(pid: int) -> bool:
     except (FileNotFoundError, IndexError, ProcessLookupError):
         return False
     return state not in ("Z", "X")
+
+
+def _reap(pid: int) -> None:
+    """Collect a child this process started, so that it leaves no zombie behind."""
+    proc = _children.pop(pid, None)
+    if proc is not None:
+        try:
+            proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pass
 
 
 def _signal(pid: int, sig: signal.Signals) -> None:

@@ -14,7 +14,11 @@ from .validate import Validator
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs 7 ms of every start
 if TYPE_CHECKING:
+    from typing import TypeVar
+
     from .compilation import Compilation
+
+    _E = TypeVar("_E", Property, Method)
 
 _EMPTY = Qualifiers()  # shared, never mutated
 
@@ -315,20 +319,20 @@ class Resolver:
             self.override(cls, local_methods, sup.methods)
         # Inherited first, in the superclass's order; an override keeps the inherited position.
         # A class without elements of its own shares what it inherits (nothing mutates it).
-        if local_props:
-            self._copying(cls, len(base_props))
-            cls.properties = props = dict(base_props)
-            props.update(local_props)
-        else:
-            cls.properties = base_props
-        if local_methods:
-            self._copying(cls, len(base_methods))
-            cls.methods = methods = dict(base_methods)
-            methods.update(local_methods)
-        else:
-            cls.methods = base_methods
+        cls.properties = self._merged(cls, base_props, local_props)
+        cls.methods = self._merged(cls, base_methods, local_methods)
         cls.is_association = cls.is_association or sup.is_association
         cls.is_indication = cls.is_indication or sup.is_indication
+
+    def _merged(self, cls: MofClass, base: dict[str, _E], local: dict[str, _E]) -> dict[str, _E]:
+        """The inherited elements, then the local ones; the inherited dict itself when there
+        are no local ones (nothing mutates it), else a copy counted against the bound."""
+        if not local:
+            return base
+        self._copying(cls, len(base))
+        merged = dict(base)
+        merged.update(local)
+        return merged
 
     def _copying(self, cls: MofClass, n: int) -> None:
         self.copied += n
